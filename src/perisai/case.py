@@ -1,0 +1,148 @@
+"""Open or create a case: its directory, key, store, vault and custody log.
+
+A case directory holds `case.json` (key-wrapping parameters, the database URL when it is not
+the default SQLite file), `perisai.db`, `custody.head` and `vault/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import __version__, custody, keys, settings
+from .errors import BadInput, PerisaiError
+from .store.db import make_engine, migrate, sqlite_url
+from .vault import Vault
+
+CASE_FILE = "case.json"
+FORMAT = "perisai-case"
+
+
+class Case:
+    def __init__(self, root: Path, meta: dict[str, Any], data_key: bytes, db_url: str) -> None:
+        self.root = root
+        self.meta = meta
+        self.keys = keys.CaseKeys(data_key)
+        self.db_url = db_url
+        self.engine: Engine = make_engine(db_url)
+        self.vault = Vault(root / "vault", self.keys.purpose("vault"))
+        self.head_path = root / "custody.head"
+        self._pending_head: dict[str, Any] | None = None
+
+    # -- opening -------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        root: Path | str,
+        key_file: str | None = None,
+        db: str | None = None,
+        create: bool = True,
+        investigator: str | None = None,
+    ) -> Case:
+        root = Path(root)
+        meta_path = root / CASE_FILE
+        if meta_path.exists():
+            return cls._open_existing(root, meta_path, key_file, db)
+        if not create:
+            raise BadInput(f"{root} is not a Perisai case (no {CASE_FILE})")
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            raise BadInput(f"{root} exists and is not an empty folder or a Perisai case")
+        return cls._create(root, key_file, db, investigator)
+
+    @classmethod
+    def _open_existing(cls, root: Path, meta_path: Path, key_file: str | None, db: str | None):
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise BadInput(f"{meta_path} is unreadable: {exc}") from None
+        if meta.get("format") != FORMAT:
+            raise BadInput(f"{meta_path} is not a Perisai case file")
+        data_key = keys.unwrap(keys.read_passphrase(key_file), meta["key"])
+        url = settings.DB.value(db) or meta.get("db") or sqlite_url(root)
+        case = cls(root, meta, data_key, url)
+        case._migrate()
+        return case
+
+    @classmethod
+    def _create(cls, root: Path, key_file: str | None, db: str | None, who: str | None) -> Case:
+        passphrase = keys.read_passphrase(key_file, confirm=True)
+        record, data_key = keys.new_key_record(passphrase)
+        url = settings.DB.value(db)
+        meta = {
+            "format": FORMAT,
+            "version": 1,
+            "case_id": str(uuid.uuid4()),
+            "created_utc": custody.utc_now(),
+            "tool_version": __version__,
+            "key": record,
+            # Never store a database password in the case folder.
+            "db": make_url(url).render_as_string(hide_password=True) if url else None,
+        }
+        existed = root.exists()
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            (root / "vault").mkdir()
+            case = cls(root, meta, data_key, url or sqlite_url(root))
+            case._migrate()
+            with case.begin() as conn:
+                case.log(
+                    conn,
+                    "case.create",
+                    {"case_id": meta["case_id"], "db": meta["db"] or "sqlite (case folder)"},
+                    who,
+                )
+            tmp = root / (CASE_FILE + ".tmp")
+            tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+            os.replace(tmp, root / CASE_FILE)
+        except BaseException:
+            # A half-made case is worse than none: remove what this call created.
+            if existed:
+                for child in root.iterdir():
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+            else:
+                shutil.rmtree(root, ignore_errors=True)
+            raise
+        return case
+
+    def _migrate(self) -> None:
+        try:
+            migrate(self.engine)
+        except SQLAlchemyError as exc:
+            raise PerisaiError(f"database {self.safe_db_url} is unusable: {exc.orig}") from None
+
+    @property
+    def safe_db_url(self) -> str:
+        return make_url(self.db_url).render_as_string(hide_password=True)
+
+    # -- transactions and custody ---------------------------------------------------------
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction; custody.head moves only after the commit succeeded."""
+        self._pending_head = None
+        with self.engine.begin() as conn:
+            yield conn
+        if self._pending_head is not None:
+            custody.write_head(self.head_path, self._pending_head)
+            self._pending_head = None
+
+    def log(
+        self, conn: Connection, action: str, body: dict[str, Any], who: str | None = None
+    ) -> dict[str, Any]:
+        event = custody.append(
+            conn, self.keys.purpose("custody"), settings.investigator(who), action, body
+        )
+        self._pending_head = event
+        return event
+
+    def close(self) -> None:
+        self.engine.dispose()

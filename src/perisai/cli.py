@@ -1,0 +1,235 @@
+"""The command line: one command, one library call. See docs/cli.md (generated from this)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from . import __version__, settings
+from .errors import PerisaiError
+
+app = typer.Typer(
+    name="perisai",
+    help="Preserve, triage and report abusive Telegram groups as court-grade evidence.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+CaseArg = Annotated[Path, typer.Argument(help="Case directory (created when it does not exist).")]
+KeyFile = Annotated[str | None, typer.Option(settings.KEY_FILE.option, help=settings.KEY_FILE.help)]
+Db = Annotated[str | None, typer.Option(settings.DB.option, help=settings.DB.help)]
+Who = Annotated[
+    str | None, typer.Option(settings.INVESTIGATOR.option, help=settings.INVESTIGATOR.help)
+]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document.")]
+
+
+def fail(exc: PerisaiError) -> NoReturn:
+    message = str(exc).replace("\n", " ")
+    typer.echo(f"perisai: error: {message}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def emit(data: Any, as_json: bool, human: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, default=str))
+    else:
+        typer.echo(human)
+
+
+def _open(case: Path, key_file: str | None, db: str | None, create: bool = True, who=None):
+    from .case import Case
+
+    return Case.open(case, key_file=key_file, db=db, create=create, investigator=who)
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the export into.")],
+    messages: Annotated[int, typer.Option(help="Messages to write.")] = 400,
+    photos: Annotated[int, typer.Option(help="Original photos (reposts come on top).")] = 40,
+    videos: Annotated[int, typer.Option(help="Short videos.")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 1,
+    era: Annotated[str, typer.Option(help="Id format: current, 2021 or 2020.")] = "current",
+) -> None:
+    """Write a synthetic Telegram Desktop export (result.json + media) and ground_truth.json."""
+    from .progress import bar
+    from .synth import synth as run_synth
+
+    try:
+        with bar("Writing synthetic export") as progress:
+            summary = run_synth(
+                out_dir,
+                messages=messages,
+                photos=photos,
+                videos=videos,
+                seed=seed,
+                era=era,
+                progress=progress,
+            )
+    except ValueError as exc:
+        fail(PerisaiError(str(exc)))
+    typer.echo(json.dumps(summary, default=str))
+
+
+@app.command()
+def ingest(
+    case: CaseArg,
+    export: Annotated[Path, typer.Argument(help="Export folder or its result.json.")],
+    timezone: Annotated[
+        str | None, typer.Option(settings.TIMEZONE.option, help=settings.TIMEZONE.help)
+    ] = None,
+    as_json: JsonOut = False,
+    key_file: KeyFile = None,
+    db: Db = None,
+    investigator: Who = None,
+) -> None:
+    """Preserve a Telegram Desktop JSON export in the case (one transaction)."""
+    from .ingest.telegram_export import ingest as run_ingest
+    from .progress import bar
+
+    try:
+        c = _open(case, key_file, db, who=investigator)
+        with bar("Ingesting") as progress:
+            result = run_ingest(
+                c,
+                export,
+                timezone=settings.TIMEZONE.value(timezone),
+                progress=progress,
+                who=investigator,
+            )
+    except PerisaiError as exc:
+        fail(exc)
+    if result["unchanged"]:
+        human = f"{export}: nothing new (already in the case); the case is unchanged"
+    else:
+        human = (
+            f"export {result['export_id']}: {result['messages_new']} new messages, "
+            f"{result['messages_changed']} changed, {result['messages_unchanged']} unchanged, "
+            f"{result['absences']} deleted since; media {result['media_present']} stored, "
+            f"{result['media_missing']} missing, {result['media_placeholder']} placeholders, "
+            f"{result['media_refused']} refused"
+        )
+        for warning in result["warnings"]:
+            typer.echo(f"warning: {warning}", err=True)
+    emit(result, as_json, human)
+
+
+@app.command()
+def stats(
+    case: CaseArg,
+    as_json: JsonOut = False,
+    key_file: KeyFile = None,
+    db: Db = None,
+) -> None:
+    """Counts of chats, messages, actors, media and findings."""
+    from .stats import stats as run_stats
+
+    try:
+        result = run_stats(_open(case, key_file, db, create=False))
+    except PerisaiError as exc:
+        fail(exc)
+    emit(result, as_json, json.dumps(result, indent=2))
+
+
+@app.command()
+def verify(case: CaseArg, as_json: JsonOut = False, key_file: KeyFile = None, db: Db = None):
+    """Replay the custody chain and re-check every stored message and blob (exit 1 on mismatch)."""
+    from .progress import bar
+    from .verify import verify as run_verify
+
+    try:
+        with bar("Verifying blobs") as progress:
+            result = run_verify(_open(case, key_file, db, create=False), progress=progress)
+    except PerisaiError as exc:
+        fail(exc)
+    checked = result["checked"]
+    if result["ok"]:
+        human = (
+            f"OK: {checked['custody_events']} custody events, {checked['exports']} exports, "
+            f"{checked['messages']} messages, {checked['blobs']} vault blobs all match"
+        )
+    else:
+        human = "FAILED: " + result["problems"][0]
+        if len(result["problems"]) > 1:
+            human += f" (and {len(result['problems']) - 1} more problems)"
+    emit(result, as_json, human)
+    if not result["ok"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def scan(
+    case: CaseArg,
+    export: Annotated[Path, typer.Argument(help="Export folder or its result.json.")],
+    timezone: Annotated[
+        str | None, typer.Option(settings.TIMEZONE.option, help=settings.TIMEZONE.help)
+    ] = None,
+    as_json: JsonOut = False,
+    key_file: KeyFile = None,
+    db: Db = None,
+    investigator: Who = None,
+) -> None:
+    """The main job: ingest an export, then verify and summarise the case."""
+    from .ingest.telegram_export import ingest as run_ingest
+    from .progress import bar
+    from .stats import stats as run_stats
+
+    try:
+        c = _open(case, key_file, db, who=investigator)
+        with bar("Ingesting") as progress:
+            result = run_ingest(
+                c,
+                export,
+                timezone=settings.TIMEZONE.value(timezone),
+                progress=progress,
+                who=investigator,
+            )
+        counts = run_stats(c)
+    except PerisaiError as exc:
+        fail(exc)
+    out = {"ingest": result, "stats": counts}
+    emit(out, as_json, json.dumps(counts, indent=2))
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo case.")] = Path(
+        "demo-case"
+    ),
+) -> None:
+    """Build a synthetic case end to end and print where everything is."""
+    from .demo import run_demo
+
+    try:
+        run_demo(out)
+    except PerisaiError as exc:
+        fail(exc)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> NoReturn:
+    try:
+        app(standalone_mode=True)
+    except PerisaiError as exc:  # pragma: no cover - commands catch their own
+        fail(exc)
+    except KeyboardInterrupt:
+        typer.echo("perisai: interrupted; nothing half-written was kept", err=True)
+        sys.exit(130)
+    sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    main()

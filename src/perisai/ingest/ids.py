@@ -1,0 +1,100 @@
+"""Telegram ids across the three export eras, marked ids and message links.
+
+Era by shape (see docs/telegram-export.md):
+- before Oct 2020: `from_id` is a bare user number; chat `id` is type-shifted;
+- Oct 2020 to Apr 2021: every id is type-shifted, `(kind << 32) | bare`;
+- since Apr 2021: `from_id` is a string ("user123"), chat `id` is bare.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+USER, CHAT, CHANNEL = "user", "chat", "channel"
+_SHIFT_KINDS = {1: USER, 2: CHAT}  # kind 2 covers chats and channels: the chat type decides
+_PREFIXED = re.compile(r"^(user|chat|channel)(\d+)$")
+CHANNEL_TYPES = {
+    "private_supergroup",
+    "public_supergroup",
+    "private_channel",
+    "public_channel",
+}
+USER_TYPES = {"personal_chat", "bot_chat", "saved_messages"}
+
+
+@dataclass(frozen=True)
+class PeerId:
+    kind: str  # user | chat | channel
+    bare: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.bare}"
+
+
+def decode_from_id(value: object) -> PeerId | None:
+    """A sender/actor id of any era; None when absent or malformed."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        n = int(value)
+        if n <= 0:
+            return None
+        kind = n >> 32
+        if kind == 0:
+            return PeerId(USER, n)
+        if kind in (1, 2):
+            # Kind 2 ids in old exports are channel posts or anonymous admins.
+            return PeerId(USER if kind == 1 else CHANNEL, n & 0xFFFFFFFF)
+        return None
+    if isinstance(value, str):
+        m = _PREFIXED.match(value)
+        if m:
+            return PeerId(m.group(1), int(m.group(2)))
+        if value.isdigit():
+            return decode_from_id(int(value))
+    return None
+
+
+def chat_kind(chat_type: str) -> str:
+    if chat_type in CHANNEL_TYPES:
+        return CHANNEL
+    if chat_type in USER_TYPES:
+        return USER
+    return CHAT
+
+
+def decode_chat_id(raw: object, chat_type: str, shifted_era: bool) -> int | None:
+    """The bare chat id. Old eras shift group/channel ids by their kind; newer ones do not."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        return None
+    try:
+        n = int(raw)
+    except ValueError:
+        return None
+    if n < 0:
+        # A marked id (Bot API form) from some other tool: undo the marking.
+        n = -n
+        return n - 10**12 if n > 10**12 else n
+    if shifted_era and (n >> 32) in _SHIFT_KINDS:
+        return n & 0xFFFFFFFF
+    return n
+
+
+def marked_id(kind: str, bare: int) -> int:
+    """Bot API / Telethon form: users id, basic groups -id, channels -(10**12 + id)."""
+    if kind == USER:
+        return bare
+    if kind == CHAT:
+        return -bare
+    return -(10**12 + bare)
+
+
+def message_link(kind: str, bare: int, message_id: int, username: str | None = None) -> str | None:
+    """Only channels and supergroups have links; basic groups and private chats have none."""
+    if kind != CHANNEL or message_id <= 0:
+        return None
+    if username:
+        return f"https://t.me/{username}/{message_id}"
+    return f"https://t.me/c/{bare}/{message_id}"

@@ -1,0 +1,164 @@
+"""Streaming reads of Telegram's result.json: tolerant of `\\xNN`, precise about errors.
+
+Telegram Desktop writes control characters as `\\xNN`, which JSON does not allow; `XEscapeReader`
+turns them into `\\u00NN` on the fly. It also hashes and counts the original bytes, so a parse
+error can name a byte offset and the export's SHA-256 comes for free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import ijson
+
+from ..errors import BadInput
+
+_ESCAPE = re.compile(rb"\\(\\|x)")
+READ_SIZE = 1 << 16
+
+
+def _fix(match: re.Match[bytes]) -> bytes:
+    return b"\\\\" if match.group(1) == b"\\" else b"\\u00"
+
+
+class XEscapeReader(io.RawIOBase):
+    """A read-only stream that rewrites `\\xNN` escapes and hashes the original bytes."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._carry = b""
+        self.sha256 = hashlib.sha256()
+        self.consumed = 0  # original bytes handed to the parser so far
+        self.fixed_escapes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size == 0:  # ijson probes with read(0) to learn whether the stream is bytes
+            return b""
+        data = self._raw.read(size if size and size > 0 else READ_SIZE)
+        if data:
+            self.sha256.update(data)
+            self.consumed += len(data)
+        data = self._carry + data
+        self._carry = b""
+        if not data:
+            return b""
+        # A run of backslashes at the end may pair with the next read: keep it for then.
+        stripped = data.rstrip(b"\\")
+        if len(stripped) != len(data) and self._raw_has_more():
+            self._carry = data[len(stripped) :]
+            data = stripped
+        if b"\\" in data:
+            fixed = _ESCAPE.sub(_fix, data)
+            if len(fixed) != len(data):
+                self.fixed_escapes += (len(fixed) - len(data)) // 2
+            data = fixed
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _raw_has_more(self) -> bool:
+        peek = getattr(self._raw, "peek", None)
+        return bool(peek(1)) if peek else True
+
+    def finish(self) -> str:
+        """Hash any bytes the parser did not need (trailing whitespace) and return SHA-256."""
+        while data := self._raw.read(READ_SIZE):
+            self.sha256.update(data)
+        return self.sha256.hexdigest()
+
+
+def error_offset(path: Path, fallback: int) -> int:
+    """The byte offset of a JSON error, found with ijson's pure-Python parser (slow, exact)."""
+    if path.stat().st_size > 256 << 20:
+        return fallback
+    from ijson.backends import python as slow
+
+    with path.open("rb") as fh:
+        reader = XEscapeReader(io.BufferedReader(fh))  # type: ignore[arg-type]
+        text = io.TextIOWrapper(io.BufferedReader(reader), encoding="utf-8", errors="replace")
+        try:
+            for _ in slow.basic_parse(text):
+                pass
+        except Exception as exc:  # noqa: BLE001 - we only want the position
+            m = re.search(r" at (\d+)", str(exc))
+            if m:
+                with path.open("rb") as again:
+                    chars = again.read().decode("utf-8", errors="replace")[: int(m.group(1))]
+                return len(chars.encode("utf-8"))
+    return fallback
+
+
+def describe_error(path: Path, exc: Exception, consumed: int) -> BadInput:
+    size = path.stat().st_size
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "premature EOF" in reason or "Incomplete" in reason:
+        return BadInput(f"{path}: truncated JSON at byte {size}: the file ends mid-document")
+    offset = error_offset(path, consumed)
+    return BadInput(f"{path}: malformed JSON at byte {offset}: {reason}")
+
+
+def open_stream(path: Path) -> tuple[BinaryIO, XEscapeReader]:
+    fh = path.open("rb")
+    return fh, XEscapeReader(fh)
+
+
+def top_level(path: Path, stop_at: tuple[str, ...]) -> dict[str, Any]:
+    """Scalar top-level fields before the first key in `stop_at` (the header of a chat)."""
+    head: dict[str, Any] = {}
+    fh, reader = open_stream(path)
+    with fh:
+        try:
+            for prefix, event, value in ijson.parse(reader, use_float=True):
+                if prefix == "" and event == "map_key":
+                    if value in stop_at:
+                        head["_stopped_at"] = value
+                        break
+                elif "." not in prefix and event in ("string", "number", "boolean", "null"):
+                    head[prefix] = value
+        except ijson.JSONError as exc:
+            raise describe_error(path, exc, reader.consumed) from None
+    return head
+
+
+def account_chats(path: Path) -> list[dict[str, Any]]:
+    """Pass one over a full-account export: each chat's header and message count, in order.
+
+    Only `chats` and `left_chats` are looked at; the investigator's own personal information,
+    contacts and sessions are skipped without being kept.
+    """
+    found: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    fh, reader = open_stream(path)
+    with fh:
+        try:
+            for prefix, event, value in ijson.parse(reader, use_float=True):
+                if not prefix.startswith(("chats.list.item", "left_chats.list.item")):
+                    continue
+                section, _, rest = prefix.partition(".list.item")
+                if rest == "" and event == "start_map":
+                    current = {"section": section, "messages": 0}
+                    found.append(current)
+                elif current is None:
+                    continue
+                elif rest == ".messages.item" and event == "start_map":
+                    current["messages"] += 1
+                elif rest.count(".") == 1 and event in ("string", "number", "boolean", "null"):
+                    current[rest[1:]] = value
+        except ijson.JSONError as exc:
+            raise describe_error(path, exc, reader.consumed) from None
+    return found
+
+
+def items(reader: XEscapeReader, prefix: str) -> Iterator[Any]:
+    return ijson.items(reader, prefix, use_float=True)  # type: ignore[no-any-return]

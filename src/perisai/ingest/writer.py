@@ -1,0 +1,487 @@
+"""Batched, append-only writes of one export into the case store (one transaction).
+
+Primary keys are allocated here rather than by the database so that rows in one batch can
+refer to each other without a round trip per row: that is what keeps ingest fast.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+
+from ..store import models as m
+from ..store.rowhash import canonical, message_row_sha256, sha256_text
+from ..vault import Vault
+from . import media as media_mod
+from .ids import PeerId, chat_kind, decode_chat_id, marked_id
+from .normalize import Clock, canonical_text, content_view, media_refs, peer, service_detail
+
+BATCH = 2000
+T_MSG = m.Message.__table__
+T_ABS = m.MessageAbsence.__table__
+
+
+class IdSet:
+    """Sparse bitmap of message ids: memory follows id density, not message count."""
+
+    PAGE_BITS = 16
+
+    def __init__(self) -> None:
+        self.pages: dict[int, bytearray] = {}
+        self.lo: int | None = None
+        self.hi: int | None = None
+
+    def add(self, n: int) -> bool:
+        """Add n; True when it was already there."""
+        self.lo = n if self.lo is None or n < self.lo else self.lo
+        self.hi = n if self.hi is None or n > self.hi else self.hi
+        key = n >> self.PAGE_BITS  # floor division also for negative ids
+        page = self.pages.get(key)
+        if page is None:
+            page = self.pages[key] = bytearray(1 << (self.PAGE_BITS - 3))
+        bit = n & ((1 << self.PAGE_BITS) - 1)
+        byte, mask = bit >> 3, 1 << (bit & 7)
+        seen = bool(page[byte] & mask)
+        page[byte] |= mask
+        return seen
+
+    def __contains__(self, n: int) -> bool:
+        page = self.pages.get(n >> self.PAGE_BITS)
+        bit = n & ((1 << self.PAGE_BITS) - 1)
+        return bool(page and page[bit >> 3] & (1 << (bit & 7)))
+
+
+@dataclass
+class ChatState:
+    header: dict[str, Any]
+    pk: int | None = None
+    kind: str = ""
+    bare: int = 0
+    existed: bool = False
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    seen: IdSet = field(default_factory=IdSet)
+    dups: dict[int, int] = field(default_factory=dict)
+    senders: set[int] = field(default_factory=set)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class Writer:
+    def __init__(
+        self, conn: Connection, vault: Vault, export_id: int, root: Path, clock: Clock
+    ) -> None:
+        self.conn, self.vault, self.export_id, self.root, self.clock = (
+            conn,
+            vault,
+            export_id,
+            root,
+            clock,
+        )
+        self.new_blobs: list[str] = []
+        self.actor_pk: dict[str, int] = {
+            key: pk for pk, key in conn.execute(select(m.Actor.id, m.Actor.key))
+        }
+        self.actor_key = {pk: key for key, pk in self.actor_pk.items()}
+        self.media_pk: dict[str, int] = {}
+        self.names: dict[tuple[int, str, str], list[datetime | None]] = {}
+        self.next_pk = {
+            t: (conn.execute(select(func.max(t.c.id))).scalar() or 0) + 1
+            for t in (
+                T_MSG,
+                m.ServiceEvent.__table__,
+                m.MediaOccurrence.__table__,
+                m.MediaFile.__table__,
+            )
+        }
+        self.totals: dict[str, int] = {
+            "messages_new": 0,
+            "messages_changed": 0,
+            "messages_unchanged": 0,
+            "absences": 0,
+            "media_present": 0,
+            "media_missing": 0,
+            "media_placeholder": 0,
+            "media_refused": 0,
+            "media_empty": 0,
+            "media_files_new": 0,
+        }
+        self.refusals: list[str] = []
+        self.probed: dict[str, media_mod.MediaResult] = {}
+        self.manifest: list[tuple[str, str, int]] = []
+
+    def _pk(self, table: Any) -> int:
+        value = self.next_pk[table]
+        self.next_pk[table] = value + 1
+        return int(value)
+
+    # -- actors -----------------------------------------------------------------------
+    def actor(
+        self, pid: PeerId | None, name: Any, raw_id: Any, when: datetime | None
+    ) -> int | None:
+        if pid is not None:
+            key, kind, tg = pid.key, pid.kind, pid.bare
+        elif raw_id not in (None, ""):
+            key, kind, tg = f"raw:{raw_id}", "unknown", None
+        elif isinstance(name, str) and name:
+            key, kind, tg = f"name:{name}", "unknown", None
+        else:
+            return None
+        pk = self.actor_pk.get(key)
+        if pk is None:
+            pk = self.conn.execute(
+                insert(m.Actor.__table__).values(
+                    tg_id=tg, kind=kind, key=key, first_export_id=self.export_id
+                )
+            ).inserted_primary_key[0]
+            self.actor_pk[key] = pk
+        self.actor_key[pk] = key
+        if isinstance(name, str) and name:
+            self._seen_name(pk, "display_name", name, when)
+        return pk
+
+    def bot(self, via: str, when: datetime | None) -> int:
+        username = via.strip().lstrip("@").lower()
+        key = f"bot:@{username}"
+        pk = self.actor_pk.get(key)
+        if pk is None:
+            pk = self.conn.execute(
+                insert(m.Actor.__table__).values(
+                    tg_id=None, kind="bot", key=key, first_export_id=self.export_id
+                )
+            ).inserted_primary_key[0]
+            self.actor_pk[key] = pk
+        self._seen_name(pk, "username", username, when)
+        return pk
+
+    def _seen_name(self, pk: int, kind: str, value: str, when: datetime | None) -> None:
+        span = self.names.setdefault((pk, kind, value), [when, when])
+        if when is not None:
+            if span[0] is None or when < span[0]:
+                span[0] = when
+            if span[1] is None or when > span[1]:
+                span[1] = when
+
+    # -- chats ------------------------------------------------------------------------
+    def open_chat(self, header: dict[str, Any]) -> ChatState:
+        return ChatState(header=header)
+
+    def _decide_era(self, state: ChatState, msg: dict[str, Any]) -> bool | None:
+        for key in ("from_id", "actor_id"):
+            if isinstance(msg.get(key), str):
+                return False
+            if isinstance(msg.get(key), int | float):
+                return True
+        if "date_unixtime" in msg:
+            return False
+        return None
+
+    def _create_chat(self, state: ChatState, shifted: bool) -> None:
+        h = state.header
+        ctype = str(h.get("type") or "unknown")
+        bare = decode_chat_id(h.get("id"), ctype, shifted)
+        if bare is None:
+            from ..errors import BadInput
+
+            raise BadInput(f"chat {h.get('name')!r} has no usable id ({h.get('id')!r})")
+        state.kind, state.bare = chat_kind(ctype), bare
+        row = self.conn.execute(
+            select(m.Chat.id).where(m.Chat.kind == state.kind, m.Chat.tg_id == bare)
+        ).first()
+        if row:
+            state.pk, state.existed = row[0], True
+        else:
+            state.pk = self.conn.execute(
+                insert(m.Chat.__table__).values(
+                    tg_id=bare,
+                    kind=state.kind,
+                    marked_id=marked_id(state.kind, bare),
+                    type=ctype,
+                    name=h.get("name"),
+                    first_export_id=self.export_id,
+                )
+            ).inserted_primary_key[0]
+
+    def add(self, state: ChatState, msg: Any) -> None:
+        if state.pk is None:
+            state.pending.append(msg if isinstance(msg, dict) else {"_not_an_object": msg})
+            era = self._decide_era(state, msg) if isinstance(msg, dict) else None
+            if era is None and len(state.pending) < 500:
+                return
+            self._create_chat(state, shifted=era if era is not None else True)
+            pending, state.pending = state.pending, []
+            for item in pending:
+                self._queue(state, item)
+            return
+        self._queue(state, msg if isinstance(msg, dict) else {"_not_an_object": msg})
+
+    def _queue(self, state: ChatState, msg: dict[str, Any]) -> None:
+        state.pending.append(msg)
+        if len(state.pending) >= BATCH:
+            self._flush(state)
+
+    def close_chat(self, state: ChatState) -> dict[str, Any]:
+        if state.pk is None:
+            self._create_chat(state, shifted=True)
+            pending, state.pending = state.pending, []
+            for item in pending:
+                self._queue(state, item)
+        self._flush(state)
+        if state.existed and state.seen.lo is not None:
+            self._record_absences(state)
+        return {
+            "chat_id": state.bare,
+            "kind": state.kind,
+            "type": state.header.get("type"),
+            "name": state.header.get("name"),
+            "senders": len(state.senders),
+            **state.counts,
+        }
+
+    # -- messages ---------------------------------------------------------------------
+    def _flush(self, state: ChatState) -> None:
+        batch, state.pending = state.pending, []
+        if not batch:
+            return
+        prepared = [self._prepare(state, msg) for msg in batch]
+        latest = self._latest_versions(state, prepared) if state.existed else {}
+        rows, services, occurrences = [], [], []
+        for row, msg, service in prepared:
+            prev = latest.get((row["message_id"], row["dup_index"]))
+            if prev and prev[1] == row["content_sha256"]:
+                self.totals["messages_unchanged"] += 1
+                continue
+            row["version"] = prev[0] + 1 if prev else 1
+            self.totals["messages_changed" if prev else "messages_new"] += 1
+            row["id"] = self._pk(T_MSG)
+            row["row_sha256"] = message_row_sha256(row)
+            rows.append(row)
+            if service is not None:
+                service["id"] = self._pk(m.ServiceEvent.__table__)
+                service["message_pk"] = row["id"]
+                services.append(service)
+            occurrences.extend(self._media(row["id"], msg))
+        if rows:
+            self.conn.execute(insert(T_MSG), rows)
+        if services:
+            self.conn.execute(insert(m.ServiceEvent.__table__), services)
+        if occurrences:
+            self.conn.execute(insert(m.MediaOccurrence.__table__), occurrences)
+
+    def _latest_versions(self, state: ChatState, prepared: list) -> dict:
+        ids = sorted({row["message_id"] for row, _, _ in prepared})
+        out: dict[tuple[int, int], tuple[int, str]] = {}
+        for i in range(0, len(ids), 500):
+            query = select(T_MSG.c.message_id, T_MSG.c.dup_index, T_MSG.c.version).add_columns(
+                T_MSG.c.content_sha256
+            )
+            query = query.where(
+                T_MSG.c.chat_id == state.pk, T_MSG.c.message_id.in_(ids[i : i + 500])
+            )
+            for mid, dup, ver, content in self.conn.execute(query):
+                if (mid, dup) not in out or out[(mid, dup)][0] < ver:
+                    out[(mid, dup)] = (ver, content)
+        return out
+
+    def _prepare(self, state: ChatState, msg: dict[str, Any]) -> tuple[dict, dict, dict | None]:
+        flags: list[str] = []
+        raw_id = msg.get("id")
+        if isinstance(raw_id, int | float) and not isinstance(raw_id, bool):
+            mid = int(raw_id)
+        elif isinstance(raw_id, str) and raw_id.lstrip("-").isdigit():
+            mid, flags = int(raw_id), ["string_id"]
+        else:
+            mid, flags = 0, ["missing_id"]
+        if mid < 0:
+            flags.append("negative_id_migrated_group")
+        dup_index = 0
+        if state.seen.add(mid):
+            dup_index = state.dups.get(mid, 0) + 1
+            state.dups[mid] = dup_index
+            flags.append("duplicate_id")
+        mtype = str(msg.get("type", "missing_type"))
+        if "_not_an_object" in msg:
+            flags.append("not_an_object")
+        if mtype not in ("message", "service"):
+            flags.append(f"type_{mtype}")
+        when = self.clock.resolve(msg.get("date"), msg.get("date_unixtime"))
+        flags.extend(when.flags)
+        edited = self.clock.resolve(msg.get("edited"), msg.get("edited_unixtime"), "edited")
+        if msg.get("edited") is not None:
+            flags.extend(f for f in edited.flags if f != "missing_edited")
+        is_service = mtype == "service"
+        id_key, name_key = ("actor_id", "actor") if is_service else ("from_id", "from")
+        pid = peer(msg.get(id_key))
+        if msg.get(id_key) is not None and pid is None:
+            flags.append(f"malformed_{id_key}")
+        if name_key in msg and msg[name_key] is None:
+            flags.append("deleted_account")
+        sender = self.actor(pid, msg.get(name_key), msg.get(id_key), when.utc)
+        if sender is not None:
+            state.senders.add(sender)
+        fwd_pk = None
+        if msg.get("forwarded_from_id") is not None:
+            fwd_pk = self.actor(
+                peer(msg["forwarded_from_id"]),
+                msg.get("forwarded_from"),
+                msg["forwarded_from_id"],
+                when.utc,
+            )
+        via = msg.get("via_bot") if isinstance(msg.get("via_bot"), str) else None
+        if via:
+            self.bot(via, when.utc)
+        if "text_entities" in msg and not isinstance(msg.get("text"), list):
+            text, entities = canonical_text(msg.get("text_entities"))
+            if not text and isinstance(msg.get("text"), str):
+                text, entities = msg["text"], []
+        else:
+            text, entities = canonical_text(msg.get("text", ""))
+        sender_key = self.actor_key.get(sender) if sender is not None else None
+        raw = canonical(msg)
+        view = content_view(msg, sender_key, when.utc)
+        view["_media"] = [self._probe(ref).fingerprint for _, ref in media_refs(msg)]
+        content = sha256_text(canonical(view))
+        reply = msg.get("reply_to_message_id")
+        row = {
+            "chat_id": state.pk,
+            "message_id": mid,
+            "dup_index": dup_index,
+            "version": 1,
+            "export_id": self.export_id,
+            "type": mtype,
+            "date_utc": when.utc,
+            "date_local": when.local if isinstance(when.local, str) else None,
+            "time_source": when.source,
+            "sender_id": sender,
+            "text": text,
+            "entities": entities,
+            "reply_to": int(reply) if isinstance(reply, int | float) else None,
+            "forwarded_from": msg.get("forwarded_from")
+            if isinstance(msg.get("forwarded_from"), str)
+            else None,
+            "forwarded_from_id": fwd_pk,
+            "via_bot": via,
+            "edited_utc": edited.utc if msg.get("edited") is not None else None,
+            "flags": flags,
+            "raw": raw,
+            "content_sha256": content,
+        }
+        state.counts["messages"] = state.counts.get("messages", 0) + 1
+        if is_service:
+            state.counts["service"] = state.counts.get("service", 0) + 1
+        service = None
+        if is_service:
+            service = {
+                "action": str(msg.get("action", "unknown")),
+                "actor_id": sender,
+                "detail": service_detail(msg),
+            }
+        return row, msg, service
+
+    # -- media ------------------------------------------------------------------------
+    def _media(self, message_pk: int, msg: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        for role, ref in media_refs(msg):
+            result = self._probe(ref)
+            self.totals[f"media_{result.status}"] += 1
+            media_id = None
+            if result.digests is not None:
+                if media_mod.store(result, self.vault):
+                    self.new_blobs.append(result.digests.sha256)
+                media_id = self._media_file(result)
+                self.manifest.append((ref, result.digests.sha256, result.digests.size))
+            if result.status == "refused":
+                self.refusals.append(f"message {msg.get('id')}: {ref!r}: {result.reason}")
+            yield {
+                "id": self._pk(m.MediaOccurrence.__table__),
+                "message_pk": message_pk,
+                "role": role,
+                "media_id": media_id,
+                "status": result.status,
+                "export_path": ref,
+                "declared": media_mod.declared(msg, role),
+                "reason": result.reason,
+            }
+
+    def _probe(self, ref: str) -> media_mod.MediaResult:
+        result = self.probed.get(ref)
+        if result is None:
+            result = self.probed[ref] = media_mod.probe(self.root, ref)
+        return result
+
+    def _media_file(self, result: media_mod.MediaResult) -> int:
+        d = result.digests
+        assert d is not None
+        pk = self.media_pk.get(d.sha256)
+        if pk is None:
+            found = self.conn.execute(
+                select(m.MediaFile.id).where(m.MediaFile.sha256 == d.sha256)
+            ).first()
+            if found:
+                pk = found[0]
+            else:
+                pk = self._pk(m.MediaFile.__table__)
+                self.conn.execute(
+                    insert(m.MediaFile.__table__).values(
+                        id=pk,
+                        sha256=d.sha256,
+                        md5=d.md5,
+                        sha1=d.sha1,
+                        size=d.size,
+                        mime=result.mime,
+                        width=result.width,
+                        height=result.height,
+                        duration=None,
+                        vault_state="stored",
+                        first_export_id=self.export_id,
+                    )
+                )
+                self.totals["media_files_new"] += 1
+            self.media_pk[d.sha256] = pk
+        return pk
+
+    # -- deletions and names ----------------------------------------------------------
+    def _record_absences(self, state: ChatState) -> None:
+        """Messages stored before, inside this export's id range, and not in it: deleted since."""
+        query = (
+            select(T_MSG.c.message_id)
+            .where(
+                T_MSG.c.chat_id == state.pk,
+                T_MSG.c.message_id.between(state.seen.lo, state.seen.hi),
+                T_MSG.c.export_id != self.export_id,
+            )
+            .distinct()
+        )
+        gone = [mid for (mid,) in self.conn.execute(query) if mid not in state.seen]
+        if gone:
+            self.conn.execute(
+                insert(T_ABS),
+                [
+                    {"chat_id": state.pk, "message_id": mid, "export_id": self.export_id}
+                    for mid in gone
+                ],
+            )
+        self.totals["absences"] += len(gone)
+        state.counts["deleted_since"] = len(gone)
+
+    def write_names(self) -> None:
+        rows = [
+            {
+                "actor_id": pk,
+                "name_kind": kind,
+                "value": value,
+                "first_seen_utc": span[0],
+                "last_seen_utc": span[1],
+                "export_id": self.export_id,
+            }
+            for (pk, kind, value), span in self.names.items()
+        ]
+        if rows:
+            self.conn.execute(insert(m.ActorName.__table__), rows)
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)

@@ -1,0 +1,83 @@
+"""Every setting in one declared place.
+
+The CLI options, the environment variables and the settings table in the docs are all built
+from `SETTINGS`, so they cannot drift apart (a test checks the docs).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    option: str
+    help: str
+    default: str | None = None
+
+    def value(self, given: str | None = None) -> str | None:
+        """The CLI value if given, else the environment, else the default."""
+        if given is not None:
+            return given
+        return os.environ.get(self.env, self.default)
+
+
+PASSPHRASE = Setting(
+    "passphrase",
+    "PERISAI_PASSPHRASE",
+    "",
+    "Case passphrase (environment only, never an option: options leak into shell history).",
+)
+KEY_FILE = Setting(
+    "key_file",
+    "PERISAI_KEY_FILE",
+    "--key-file",
+    "File whose first line is the case passphrase; used when PERISAI_PASSPHRASE is unset.",
+)
+DB = Setting(
+    "db",
+    "PERISAI_DB",
+    "--db",
+    "Database URL, e.g. postgresql+psycopg://user@host/db. Default: SQLite inside the case.",
+)
+WORKERS = Setting(
+    "workers",
+    "PERISAI_WORKERS",
+    "--workers",
+    "Worker processes for triage. Default: all cores.",
+)
+TIMEZONE = Setting(
+    "timezone",
+    "PERISAI_TIMEZONE",
+    "--timezone",
+    "Exporter's time zone (IANA name or +08:00) for exports without date_unixtime.",
+)
+INVESTIGATOR = Setting(
+    "investigator",
+    "PERISAI_INVESTIGATOR",
+    "--investigator",
+    "Pseudonymous investigator id written to the custody log. Default: the login name.",
+)
+
+SETTINGS: tuple[Setting, ...] = (PASSPHRASE, KEY_FILE, DB, WORKERS, TIMEZONE, INVESTIGATOR)
+
+
+def investigator(given: str | None = None) -> str:
+    value = INVESTIGATOR.value(given)
+    if value:
+        return value
+    try:
+        return os.getlogin()
+    except OSError:
+        return os.environ.get("USER", "unknown")
+
+
+def settings_markdown() -> str:
+    rows = ["| setting | environment | option | meaning |", "| --- | --- | --- | --- |"]
+    for s in SETTINGS:
+        option = f"`{s.option}`" if s.option else "(none)"
+        rows.append(f"| {s.name} | `{s.env}` | {option} | {s.help} |")
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,1 @@
+"""Case store: SQLAlchemy models, engine set-up and Alembic migrations."""

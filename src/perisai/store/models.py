@@ -1,0 +1,174 @@
+"""SQLAlchemy 2 models of a case store.
+
+Evidence rows are written once and never updated: a later export that changes a message adds a
+new version row; a message missing from a later export adds an absence row. That keeps every
+row reproducible from the custody log, which is what `verify` relies on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Export(Base):
+    """One ingest of one Telegram export: what came in, when, from where."""
+
+    __tablename__ = "exports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ingested_utc: Mapped[datetime] = mapped_column(DateTime)
+    source_path: Mapped[str] = mapped_column(Text)
+    result_sha256: Mapped[str] = mapped_column(String(64))
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    shape: Mapped[str] = mapped_column(String(16))  # single_chat | full_account
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    timezone_source: Mapped[str] = mapped_column(String(16))  # given | inferred | assumed
+    tool_version: Mapped[str] = mapped_column(String(32))
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    warnings: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class Chat(Base):
+    __tablename__ = "chats"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tg_id: Mapped[int] = mapped_column(BigInteger)  # bare id, era-independent
+    kind: Mapped[str] = mapped_column(String(16))  # user | chat | channel
+    marked_id: Mapped[int] = mapped_column(BigInteger)  # Bot API / Telethon form
+    type: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(Text)
+    first_export_id: Mapped[int] = mapped_column(ForeignKey("exports.id"))
+    __table_args__ = (UniqueConstraint("kind", "tg_id"),)
+
+
+class Actor(Base):
+    """A sender or actor, by stable numeric Telegram id when the export gives one."""
+
+    __tablename__ = "actors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tg_id: Mapped[int | None] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))  # user | channel | chat | bot | unknown
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # "user:123", "bot:@x", "name:.."
+    first_export_id: Mapped[int] = mapped_column(ForeignKey("exports.id"))
+
+
+class ActorName(Base):
+    """Display names and usernames as seen, with when and in which export."""
+
+    __tablename__ = "actor_names"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id"), index=True)
+    name_kind: Mapped[str] = mapped_column(String(16))  # display_name | username
+    value: Mapped[str] = mapped_column(Text)
+    first_seen_utc: Mapped[datetime | None] = mapped_column(DateTime)
+    last_seen_utc: Mapped[datetime | None] = mapped_column(DateTime)
+    export_id: Mapped[int] = mapped_column(ForeignKey("exports.id"))
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    dup_index: Mapped[int] = mapped_column(Integer)  # n-th entry with this id in one export
+    version: Mapped[int] = mapped_column(Integer)  # 1, then 2.. when a later export differs
+    export_id: Mapped[int] = mapped_column(ForeignKey("exports.id"), index=True)
+    type: Mapped[str] = mapped_column(String(16))  # message | service | unsupported | ...
+    date_utc: Mapped[datetime | None] = mapped_column(DateTime)
+    date_local: Mapped[str | None] = mapped_column(String(32))
+    time_source: Mapped[str] = mapped_column(String(16))
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
+    text: Mapped[str] = mapped_column(Text)
+    entities: Mapped[list[Any]] = mapped_column(JSON)
+    reply_to: Mapped[int | None] = mapped_column(BigInteger)
+    forwarded_from: Mapped[str | None] = mapped_column(Text)
+    forwarded_from_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
+    via_bot: Mapped[str | None] = mapped_column(String(200))
+    edited_utc: Mapped[datetime | None] = mapped_column(DateTime)
+    flags: Mapped[list[Any]] = mapped_column(JSON)
+    raw: Mapped[str] = mapped_column(Text)  # the message exactly as parsed, canonical JSON
+    content_sha256: Mapped[str] = mapped_column(String(64))  # what "the same message" means
+    row_sha256: Mapped[str] = mapped_column(String(64))  # tamper evidence over every column
+    __table_args__ = (Index("ix_messages_chat_msg", "chat_id", "message_id", "dup_index"),)
+
+
+class MessageAbsence(Base):
+    """A message present in an earlier export and missing from a later one: deleted since."""
+
+    __tablename__ = "message_absences"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    export_id: Mapped[int] = mapped_column(ForeignKey("exports.id"))
+    __table_args__ = (UniqueConstraint("chat_id", "message_id", "export_id"),)
+
+
+class ServiceEvent(Base):
+    __tablename__ = "service_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class MediaFile(Base):
+    """A distinct file, content-addressed by SHA-256; its evidentiary copy is in the vault."""
+
+    __tablename__ = "media_files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    md5: Mapped[str] = mapped_column(String(32), index=True)
+    sha1: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(BigInteger)
+    mime: Mapped[str | None] = mapped_column(String(100))  # sniffed from the bytes
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[float | None]
+    vault_state: Mapped[str] = mapped_column(String(16))  # stored | quarantined | sealed
+    first_export_id: Mapped[int] = mapped_column(ForeignKey("exports.id"))
+
+
+class MediaOccurrence(Base):
+    """Which message references which file, or why there is no file."""
+
+    __tablename__ = "media_occurrences"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # photo | file | thumbnail
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media_files.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # present|missing|placeholder|refused|empty
+    export_path: Mapped[str | None] = mapped_column(Text)
+    declared: Mapped[dict[str, Any]] = mapped_column(JSON)  # size, mime, dims as exported
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CustodyEvent(Base):
+    """Append-only, hash-chained log; see custody.py."""
+
+    __tablename__ = "custody_events"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    time_utc: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    tool_version: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)  # canonical JSON of inputs/outputs/details
+    prev_sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))  # HMAC under the case key
