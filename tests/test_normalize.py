@@ -64,5 +64,7 @@ def test_unknown_timezone_is_bad_input():
 
 def test_placeholders():
     assert is_placeholder("(File not included. Change data exporting settings to download.)")
-    assert is_placeholder("(File exceeds maximum size. Change data exporting settings to download.)")
+    assert is_placeholder(
+        "(File exceeds maximum size. Change data exporting settings to download.)"
+    )
     assert not is_placeholder("photos/photo_1@12-11-2020_12-57-31.jpg")

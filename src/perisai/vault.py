@@ -141,4 +141,9 @@ class Vault:
             )
 
     def remove(self, sha256: str) -> None:
-        self.path(sha256).unlink(missing_ok=True)
+        path = self.path(sha256)
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()  # only succeeds when no other blob shares the folder
+        except OSError:
+            pass

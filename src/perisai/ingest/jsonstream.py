@@ -86,9 +86,8 @@ def error_offset(path: Path, fallback: int) -> int:
 
     with path.open("rb") as fh:
         reader = XEscapeReader(io.BufferedReader(fh))  # type: ignore[arg-type]
-        text = io.TextIOWrapper(io.BufferedReader(reader), encoding="utf-8", errors="replace")
         try:
-            for _ in slow.basic_parse(text):
+            for _ in slow.basic_parse(io.BufferedReader(reader)):
                 pass
         except Exception as exc:  # noqa: BLE001 - we only want the position
             m = re.search(r" at (\d+)", str(exc))
