@@ -3,7 +3,6 @@
 import os
 
 import pytest
-from helpers import msg, run_cli, snapshot, write_export
 from sqlalchemy import select
 
 from perisai.case import Case
@@ -12,6 +11,8 @@ from perisai.ingest.telegram_export import ingest
 from perisai.stats import stats
 from perisai.store import models as m
 from perisai.verify import verify
+
+from helpers import msg, run_cli, snapshot, write_export
 
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000") + b"\x00" * 64 + b"\xff\xd9"
 PNG_1x1 = bytes.fromhex(

@@ -118,7 +118,8 @@ class Case:
         try:
             migrate(self.engine)
         except SQLAlchemyError as exc:
-            raise PerisaiError(f"database {self.safe_db_url} is unusable: {exc.orig}") from None
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise PerisaiError(f"database {self.safe_db_url} is unusable: {reason}") from None
 
     @property
     def safe_db_url(self) -> str:

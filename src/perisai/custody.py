@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from . import __version__
-from .store.models import CustodyEvent
+from .store.models import CUSTODY
 
 GENESIS = "0" * 64
-_T = CustodyEvent.__table__
+_T = CUSTODY
 
 
 def canonical(obj: Any) -> str:

@@ -45,7 +45,11 @@ def render() -> str:
             if param.param_type_name == "argument":
                 rows.append(((param.name or "").upper(), "argument", getattr(param, "help", "")))
             elif param.param_type_name == "option" and not param.hidden:
-                default = "" if param.default is None or param.default is False else f" (default: {param.default})"
+                default = (
+                    ""
+                    if param.default is None or param.default is False
+                    else f" (default: {param.default})"
+                )
                 rows.append((", ".join(param.opts), "option", (param.help or "") + default))
         if rows:
             out += ["| name | kind | meaning |", "| --- | --- | --- |"]

@@ -9,9 +9,9 @@ from sqlalchemy import and_, func, select
 from .case import Case
 from .store import models as m
 
-T_MSG = m.Message.__table__
-T_OCC = m.MediaOccurrence.__table__
-T_MEDIA = m.MediaFile.__table__
+T_MSG = m.MESSAGES
+T_OCC = m.MEDIA_OCCURRENCES
+T_MEDIA = m.MEDIA_FILES
 
 
 def _latest():
@@ -66,15 +66,15 @@ def stats(case: Case) -> dict[str, Any]:
             "empty": occ.get("empty", 0),
         }
         return {
-            "chats": count(select(func.count()).select_from(m.Chat.__table__)),
+            "chats": count(select(func.count()).select_from(m.CHATS)),
             "messages": count(select(func.count()).select_from(latest)),
             "service_messages": count(
                 select(func.count()).select_from(latest).where(latest.c.type == "service")
             ),
-            "actors": count(select(func.count()).select_from(m.Actor.__table__)),
+            "actors": count(select(func.count()).select_from(m.ACTORS)),
             "media": media,
             "findings": {},
-            "exports": count(select(func.count()).select_from(m.Export.__table__)),
+            "exports": count(select(func.count()).select_from(m.EXPORTS)),
             "edited_versions": count(select(func.count()).where(T_MSG.c.version > 1)),
-            "deleted_since": count(select(func.count()).select_from(m.MessageAbsence.__table__)),
+            "deleted_since": count(select(func.count()).select_from(m.ABSENCES)),
         }

@@ -8,6 +8,7 @@ or cut off without the tag failing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import struct
@@ -143,7 +144,5 @@ class Vault:
     def remove(self, sha256: str) -> None:
         path = self.path(sha256)
         path.unlink(missing_ok=True)
-        try:
+        with contextlib.suppress(OSError):
             path.parent.rmdir()  # only succeeds when no other blob shares the folder
-        except OSError:
-            pass

@@ -14,9 +14,9 @@ from .store.digests import export_digests
 from .store.rowhash import message_row_sha256
 from .vault import VaultError
 
-T_MSG = m.Message.__table__
-T_CHAT = m.Chat.__table__
-T_MEDIA = m.MediaFile.__table__
+T_MSG = m.MESSAGES
+T_CHAT = m.CHATS
+T_MEDIA = m.MEDIA_FILES
 
 
 def verify(case: Case, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
@@ -33,13 +33,14 @@ def verify(case: Case, progress: Callable[[int, int], None] | None = None) -> di
         for ev in events:
             if ev["action"] == "ingest":
                 logged[ev["body"]["export_id"]] = ev
-        exports = {row.id: row for row in conn.execute(select(m.Export.__table__))}
+        exports = {row.id: row for row in conn.execute(select(m.EXPORTS))}
         for export_id, row in exports.items():
             checked["exports"] += 1
-            ev = logged.get(export_id)
-            if ev is None:
+            found = logged.get(export_id)
+            if found is None:
                 problems.append(f"export {export_id} has no ingest event in the custody log")
                 continue
+            ev = found
             body = ev["body"]
             for key in ("result_sha256", "manifest_sha256"):
                 if getattr(row, key) != body[key]:

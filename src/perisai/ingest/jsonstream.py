@@ -85,7 +85,7 @@ def error_offset(path: Path, fallback: int) -> int:
     from ijson.backends import python as slow
 
     with path.open("rb") as fh:
-        reader = XEscapeReader(io.BufferedReader(fh))  # type: ignore[arg-type]
+        reader = XEscapeReader(io.BufferedReader(fh))
         try:
             for _ in slow.basic_parse(io.BufferedReader(reader)):
                 pass
@@ -160,4 +160,4 @@ def account_chats(path: Path) -> list[dict[str, Any]]:
 
 
 def items(reader: XEscapeReader, prefix: str) -> Iterator[Any]:
-    return ijson.items(reader, prefix, use_float=True)  # type: ignore[no-any-return]
+    return ijson.items(reader, prefix, use_float=True)

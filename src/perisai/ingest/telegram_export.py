@@ -83,7 +83,7 @@ def ingest(
                 # One ingest at a time per database: primary keys are allocated in Python.
                 conn.execute(text("SELECT pg_advisory_xact_lock(7461626)"))
             export_id = conn.execute(
-                insert(m.Export.__table__).values(
+                insert(m.EXPORTS).values(
                     ingested_utc=datetime.now(UTC).replace(tzinfo=None),
                     source_path=str(result_path.resolve()),
                     result_sha256="",
@@ -95,7 +95,7 @@ def ingest(
                     counts={},
                     warnings=[],
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
             writer = Writer(conn, case.vault, export_id, root, clock)
             fh, reader = jsonstream.open_stream(result_path)
             with fh:
@@ -114,6 +114,7 @@ def ingest(
             summary = _finish(case, conn, writer, export_id, result_path, result_sha, chats)
             summary["fixed_escapes"] = reader.fixed_escapes
     except _Unchanged:
+        assert writer is not None
         return {"unchanged": True, "export": str(result_path), "chats": chats, **writer.totals}
     except BaseException:
         if writer is not None:
@@ -190,8 +191,8 @@ def _finish(case, conn, writer: Writer, export_id: int, path: Path, result_sha: 
     warnings = _warnings(writer, clock, chats, shape)
     counts = dict(writer.totals)
     conn.execute(
-        update(m.Export.__table__)
-        .where(m.Export.__table__.c.id == export_id)
+        update(m.EXPORTS)
+        .where(m.EXPORTS.c.id == export_id)
         .values(
             result_sha256=result_sha,
             manifest_sha256=manifest,

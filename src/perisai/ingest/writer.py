@@ -23,8 +23,8 @@ from .ids import PeerId, chat_kind, decode_chat_id, marked_id
 from .normalize import Clock, canonical_text, content_view, media_refs, peer, service_detail
 
 BATCH = 2000
-T_MSG = m.Message.__table__
-T_ABS = m.MessageAbsence.__table__
+T_MSG = m.MESSAGES
+T_ABS = m.ABSENCES
 
 
 class IdSet:
@@ -93,9 +93,9 @@ class Writer:
             t: (conn.execute(select(func.max(t.c.id))).scalar() or 0) + 1
             for t in (
                 T_MSG,
-                m.ServiceEvent.__table__,
-                m.MediaOccurrence.__table__,
-                m.MediaFile.__table__,
+                m.SERVICE_EVENTS,
+                m.MEDIA_OCCURRENCES,
+                m.MEDIA_FILES,
             )
         }
         self.totals: dict[str, int] = {
@@ -134,10 +134,10 @@ class Writer:
         pk = self.actor_pk.get(key)
         if pk is None:
             pk = self.conn.execute(
-                insert(m.Actor.__table__).values(
+                insert(m.ACTORS).values(
                     tg_id=tg, kind=kind, key=key, first_export_id=self.export_id
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
             self.actor_pk[key] = pk
         self.actor_key[pk] = key
         if isinstance(name, str) and name:
@@ -150,10 +150,10 @@ class Writer:
         pk = self.actor_pk.get(key)
         if pk is None:
             pk = self.conn.execute(
-                insert(m.Actor.__table__).values(
+                insert(m.ACTORS).values(
                     tg_id=None, kind="bot", key=key, first_export_id=self.export_id
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
             self.actor_pk[key] = pk
         self._seen_name(pk, "username", username, when)
         return pk
@@ -196,7 +196,7 @@ class Writer:
             state.pk, state.existed = row[0], True
         else:
             state.pk = self.conn.execute(
-                insert(m.Chat.__table__).values(
+                insert(m.CHATS).values(
                     tg_id=bare,
                     kind=state.kind,
                     marked_id=marked_id(state.kind, bare),
@@ -204,7 +204,7 @@ class Writer:
                     name=h.get("name"),
                     first_export_id=self.export_id,
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key[0]  # type: ignore[index]
 
     def add(self, state: ChatState, msg: Any) -> None:
         if state.pk is None:
@@ -249,7 +249,9 @@ class Writer:
             return
         prepared = [self._prepare(state, msg) for msg in batch]
         latest = self._latest_versions(state, prepared) if state.existed else {}
-        rows, services, occurrences = [], [], []
+        rows: list[dict[str, Any]] = []
+        services: list[dict[str, Any]] = []
+        occurrences: list[dict[str, Any]] = []
         for row, msg, service in prepared:
             prev = latest.get((row["message_id"], row["dup_index"]))
             if prev and prev[1] == row["content_sha256"]:
@@ -261,16 +263,16 @@ class Writer:
             row["row_sha256"] = message_row_sha256(row)
             rows.append(row)
             if service is not None:
-                service["id"] = self._pk(m.ServiceEvent.__table__)
+                service["id"] = self._pk(m.SERVICE_EVENTS)
                 service["message_pk"] = row["id"]
                 services.append(service)
             occurrences.extend(self._media(row["id"], msg))
         if rows:
             self.conn.execute(insert(T_MSG), rows)
         if services:
-            self.conn.execute(insert(m.ServiceEvent.__table__), services)
+            self.conn.execute(insert(m.SERVICE_EVENTS), services)
         if occurrences:
-            self.conn.execute(insert(m.MediaOccurrence.__table__), occurrences)
+            self.conn.execute(insert(m.MEDIA_OCCURRENCES), occurrences)
 
     def _latest_versions(self, state: ChatState, prepared: list) -> dict:
         ids = sorted({row["message_id"] for row, _, _ in prepared})
@@ -396,7 +398,7 @@ class Writer:
             if result.status == "refused":
                 self.refusals.append(f"message {msg.get('id')}: {ref!r}: {result.reason}")
             yield {
-                "id": self._pk(m.MediaOccurrence.__table__),
+                "id": self._pk(m.MEDIA_OCCURRENCES),
                 "message_pk": message_pk,
                 "role": role,
                 "media_id": media_id,
@@ -423,9 +425,9 @@ class Writer:
             if found:
                 pk = found[0]
             else:
-                pk = self._pk(m.MediaFile.__table__)
+                pk = self._pk(m.MEDIA_FILES)
                 self.conn.execute(
-                    insert(m.MediaFile.__table__).values(
+                    insert(m.MEDIA_FILES).values(
                         id=pk,
                         sha256=d.sha256,
                         md5=d.md5,
@@ -480,7 +482,7 @@ class Writer:
             for (pk, kind, value), span in self.names.items()
         ]
         if rows:
-            self.conn.execute(insert(m.ActorName.__table__), rows)
+            self.conn.execute(insert(m.ACTOR_NAMES), rows)
 
 
 def dumps(obj: Any) -> str:

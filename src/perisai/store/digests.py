@@ -15,14 +15,14 @@ from sqlalchemy import Connection, select
 from . import models as m
 from .rowhash import canonical, rows_digest
 
-T_MSG = m.Message.__table__
-T_SVC = m.ServiceEvent.__table__
-T_OCC = m.MediaOccurrence.__table__
-T_MEDIA = m.MediaFile.__table__
-T_ABS = m.MessageAbsence.__table__
-T_ACTOR = m.Actor.__table__
-T_NAMES = m.ActorName.__table__
-T_CHAT = m.Chat.__table__
+T_MSG = m.MESSAGES
+T_SVC = m.SERVICE_EVENTS
+T_OCC = m.MEDIA_OCCURRENCES
+T_MEDIA = m.MEDIA_FILES
+T_ABS = m.ABSENCES
+T_ACTOR = m.ACTORS
+T_NAMES = m.ACTOR_NAMES
+T_CHAT = m.CHATS
 
 # Columns that later stages may legitimately change, with their own custody events.
 MUTABLE = {T_MEDIA.name: {"vault_state"}}

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -172,3 +173,22 @@ class CustodyEvent(Base):
     prev_sha256: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
     mac: Mapped[str] = mapped_column(String(64))  # HMAC under the case key
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+# Typed handles for Core statements (SQLAlchemy types __table__ as a plain FromClause).
+EXPORTS = _table(Export)
+CHATS = _table(Chat)
+ACTORS = _table(Actor)
+ACTOR_NAMES = _table(ActorName)
+MESSAGES = _table(Message)
+ABSENCES = _table(MessageAbsence)
+SERVICE_EVENTS = _table(ServiceEvent)
+MEDIA_FILES = _table(MediaFile)
+MEDIA_OCCURRENCES = _table(MediaOccurrence)
+CUSTODY = _table(CustodyEvent)
