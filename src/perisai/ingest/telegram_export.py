@@ -111,7 +111,7 @@ def ingest(
             t = writer.totals
             if not (t["messages_new"] or t["messages_changed"] or t["absences"]):
                 raise _Unchanged
-            summary = _finish(case, conn, writer, export_id, result_path, result_sha, chats)
+            summary = _finish(case, conn, writer, export_id, result_path, result_sha, chats, who)
             summary["fixed_escapes"] = reader.fixed_escapes
     except _Unchanged:
         assert writer is not None
@@ -180,7 +180,7 @@ def _warnings(writer: Writer, clock: Clock, chats: list[dict], shape: str) -> li
     return out
 
 
-def _finish(case, conn, writer: Writer, export_id: int, path: Path, result_sha: str, chats):
+def _finish(case, conn, writer: Writer, export_id: int, path: Path, result_sha: str, chats, who):
     manifest = hashlib.sha256(
         canonical({"result.json": result_sha, "media": sorted(writer.manifest)}).encode()
     ).hexdigest()
@@ -214,7 +214,7 @@ def _finish(case, conn, writer: Writer, export_id: int, path: Path, result_sha: 
         "refused_media": writer.refusals[:1000],
         "digests": export_digests(conn, export_id),
     }
-    event = case.log(conn, "ingest", body)
+    event = case.log(conn, "ingest", body, who)
     return {
         "unchanged": False,
         "export_id": export_id,

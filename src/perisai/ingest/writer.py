@@ -19,7 +19,7 @@ from ..store import models as m
 from ..store.rowhash import canonical, message_row_sha256, sha256_text
 from ..vault import Vault
 from . import media as media_mod
-from .ids import PeerId, chat_kind, decode_chat_id, marked_id
+from .ids import PeerId, chat_kind, decode_chat_id, marked_id, message_link
 from .normalize import Clock, canonical_text, content_view, media_refs, peer, service_detail
 
 BATCH = 2000
@@ -369,6 +369,7 @@ class Writer:
             "via_bot": via,
             "edited_utc": edited.utc if msg.get("edited") is not None else None,
             "flags": flags,
+            "link": message_link(state.kind, state.bare, mid),
             "raw": raw,
             "content_sha256": content,
         }

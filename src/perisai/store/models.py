@@ -103,6 +103,7 @@ class Message(Base):
     via_bot: Mapped[str | None] = mapped_column(String(200))
     edited_utc: Mapped[datetime | None] = mapped_column(DateTime)
     flags: Mapped[list[Any]] = mapped_column(JSON)
+    link: Mapped[str | None] = mapped_column(String(100))  # t.me link: channels/supergroups
     raw: Mapped[str] = mapped_column(Text)  # the message exactly as parsed, canonical JSON
     content_sha256: Mapped[str] = mapped_column(String(64))  # what "the same message" means
     row_sha256: Mapped[str] = mapped_column(String(64))  # tamper evidence over every column

@@ -44,6 +44,7 @@ MESSAGE_FIELDS = (
     "via_bot",
     "edited_utc",
     "flags",
+    "link",
     "raw",
     "content_sha256",
 )

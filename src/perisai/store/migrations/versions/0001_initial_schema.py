@@ -156,6 +156,7 @@ def upgrade() -> None:
         sa.Column("via_bot", sa.String(length=200), nullable=True),
         sa.Column("edited_utc", sa.DateTime(), nullable=True),
         sa.Column("flags", sa.JSON(), nullable=False),
+        sa.Column("link", sa.String(length=100), nullable=True),
         sa.Column("raw", sa.Text(), nullable=False),
         sa.Column("content_sha256", sa.String(length=64), nullable=False),
         sa.Column("row_sha256", sa.String(length=64), nullable=False),
