@@ -32,7 +32,6 @@ _ERA_KEYS = {
     "text_entities",
     "reactions",  # reactions change without the message changing
 }
-_LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 
 
 def parse_timezone(value: str) -> tzinfo:
@@ -89,6 +88,9 @@ class TimeResult:
     flags: list[str] = field(default_factory=list)
 
 
+_ABSENT = TimeResult(None, None, "missing")
+
+
 class Clock:
     """Derives UTC for each message; learns the exporter's offset from messages that carry both."""
 
@@ -98,10 +100,12 @@ class Clock:
         self.used: set[str] = set()
 
     def resolve(self, local: Any, unix: Any, prefix: str = "date") -> TimeResult:
+        if local is None and unix is None and prefix != "date":
+            return _ABSENT
         flags: list[str] = []
         local_s = local if isinstance(local, str) else None
         local_dt = None
-        if local_s is not None and _LOCAL.match(local_s):
+        if local_s is not None and len(local_s) == 19:
             try:
                 local_dt = datetime.fromisoformat(local_s)
             except ValueError:

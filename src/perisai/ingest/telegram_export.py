@@ -212,7 +212,7 @@ def _finish(case, conn, writer: Writer, export_id: int, path: Path, result_sha: 
         "counts": counts,
         "chats": chats,
         "refused_media": writer.refusals[:1000],
-        "digests": export_digests(conn, export_id),
+        "digests": export_digests(conn, export_id, writer.messages_digest.hexdigest()),
     }
     event = case.log(conn, "ingest", body, who)
     return {

@@ -6,6 +6,7 @@ refer to each other without a round trip per row: that is what keeps ingest fast
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,7 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from ..store import models as m
-from ..store.rowhash import canonical, message_row_sha256, sha256_text
+from ..store.bulk import BulkInserter
+from ..store.rowhash import canonical, message_row_sha256, sha256_json
 from ..vault import Vault
 from . import media as media_mod
 from .ids import PeerId, chat_kind, decode_chat_id, marked_id, message_link
@@ -111,6 +113,9 @@ class Writer:
             "media_files_new": 0,
         }
         self.refusals: list[str] = []
+        self.bulk = BulkInserter(conn, T_MSG)
+        # Same value as store.digests.rows_digest over this export's rows in key order.
+        self.messages_digest = hashlib.sha256()
         self.probed: dict[str, media_mod.MediaResult] = {}
         self.manifest: list[tuple[str, str, int]] = []
 
@@ -261,6 +266,7 @@ class Writer:
             self.totals["messages_changed" if prev else "messages_new"] += 1
             row["id"] = self._pk(T_MSG)
             row["row_sha256"] = message_row_sha256(row)
+            self.messages_digest.update(row["row_sha256"].encode("ascii") + b"\n")
             rows.append(row)
             if service is not None:
                 service["id"] = self._pk(m.SERVICE_EVENTS)
@@ -268,7 +274,7 @@ class Writer:
                 services.append(service)
             occurrences.extend(self._media(row["id"], msg))
         if rows:
-            self.conn.execute(insert(T_MSG), rows)
+            self.bulk.insert(rows)
         if services:
             self.conn.execute(insert(m.SERVICE_EVENTS), services)
         if occurrences:
@@ -345,8 +351,10 @@ class Writer:
         sender_key = self.actor_key.get(sender) if sender is not None else None
         raw = canonical(msg)
         view = content_view(msg, sender_key, when.utc)
-        view["_media"] = [self._probe(ref).fingerprint for _, ref in media_refs(msg)]
-        content = sha256_text(canonical(view))
+        refs = media_refs(msg)
+        if refs:
+            view["_media"] = [self._probe(ref).fingerprint for _, ref in refs]
+        content = sha256_json(view)
         reply = msg.get("reply_to_message_id")
         row = {
             "chat_id": state.pk,

@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 
+from .rowhash import json_serializer
+
 HERE = Path(__file__).parent
 
 
@@ -19,7 +21,7 @@ def sqlite_url(case_dir: Path) -> str:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url)
+        engine = create_engine(url, json_serializer=json_serializer)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):
@@ -30,7 +32,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url)
+    return create_engine(url, json_serializer=json_serializer)
 
 
 def _config() -> Config:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from . import models as m
-from .rowhash import canonical, rows_digest
+from .rowhash import canonical_bytes, rows_digest
 
 T_MSG = m.MESSAGES
 T_SVC = m.SERVICE_EVENTS
@@ -33,14 +33,18 @@ def _digest_rows(rows: Iterable[Any], table: Any) -> str:
     h = hashlib.sha256()
     for row in rows:
         data = {k: v for k, v in row._mapping.items() if k not in skip}
-        h.update(hashlib.sha256(canonical(data).encode("utf-8")).digest())
+        h.update(hashlib.sha256(canonical_bytes(data)).digest())
     return h.hexdigest()
 
 
-def export_digests(conn: Connection, export_id: int) -> dict[str, str]:
+def export_digests(
+    conn: Connection, export_id: int, messages: str | None = None
+) -> dict[str, str]:
+    """`messages` may be passed in when the caller already hashed the rows it wrote."""
     msg_ids = select(T_MSG.c.id).where(T_MSG.c.export_id == export_id)
     return {
-        "messages": rows_digest(
+        "messages": messages
+        or rows_digest(
             r[0]
             for r in conn.execute(
                 select(T_MSG.c.row_sha256)

@@ -11,16 +11,24 @@ import random
 from typing import Any
 
 from perisai.synth.eras import Era, local_iso
+from perisai.synth.jsonfmt import PlainEntities
 from perisai.synth.names import Sender
 from perisai.synth.text import TextBuilder
 
 RING = 256
+BURST_PAUSE = 0.02  # share of gaps eight times longer than the mean
 
 
 class Chat:
     def __init__(
-        self, era: Era, rng: random.Random, senders: list[Sender], bare_id: int, title: str,
-        start: int, mean_gap: float,
+        self,
+        era: Era,
+        rng: random.Random,
+        senders: list[Sender],
+        bare_id: int,
+        title: str,
+        start: int,
+        mean_gap: float,
     ) -> None:
         self.era, self.rng, self.senders = era, rng, senders
         self.bare_id, self.title = bare_id, title
@@ -34,8 +42,8 @@ class Chat:
             total += s.weight
             cumulative.append(total)
         self.cumulative, self.total_weight = cumulative, total
-        self.admins = [s for s in senders if s.is_admin]
-        self.bots = [s for s in senders if s.is_bot]
+        self.admins = [i for i, s in enumerate(senders) if s.is_admin]
+        self.bots = [i for i, s in enumerate(senders) if s.is_bot]
         self.recent = [0] * RING
         self.recent_count = 0
 
@@ -44,9 +52,9 @@ class Chat:
     def tick(self) -> int:
         # Bursty like a real group: mostly quick replies, now and then a long silence.
         gap = self.rng.expovariate(1.0 / self.mean_gap)
-        if self.rng.random() < 0.02:
+        if self.rng.random() < BURST_PAUSE:
             gap *= 8
-        self.clock += int(gap) + 1
+        self.clock += int(gap)  # several messages can share a second in a busy group
         return self.clock
 
     def take_id(self) -> int:
@@ -112,6 +120,10 @@ class Chat:
             if self.era.text_entities:
                 msg["text_entities"] = []
             return
-        msg["text"] = b.text_value()
+        text = b.text_value()
+        msg["text"] = text
         if self.era.text_entities:
-            msg["text_entities"] = b.entities_value()
+            if type(text) is str and text:
+                msg["text_entities"] = PlainEntities(text)
+            else:
+                msg["text_entities"] = b.entities_value()

@@ -15,8 +15,8 @@ from typing import Any
 from PIL import Image
 
 from perisai.synth import documents, images, video
-from perisai.synth.lexicon import CAPTION_TEXTS
 from perisai.synth.eras import Era, camera_stamp, file_stamp, local_iso
+from perisai.synth.lexicon import CAPTION_TEXTS
 from perisai.synth.pii import Person
 from perisai.synth.plan import Event
 
@@ -39,6 +39,11 @@ class MediaWriter:
 
     def _rel(self, folder: str, name: str) -> tuple[str, Path]:
         (self.root / folder).mkdir(exist_ok=True)
+        stem, dot, ext = name.rpartition(".")
+        n = 0
+        while (self.root / folder / name).exists():  # the exporter's own "name (1).ext"
+            n += 1
+            name = f"{stem} ({n}){dot}{ext}"
         return f"{folder}/{name}", self.root / folder / name
 
     def _record(self, ev: Event, rel: str | None, kind: str, msg_id: int, **extra: Any) -> None:
@@ -79,15 +84,16 @@ class MediaWriter:
         if ev.kind == "original":
             img = images.make_original(random.Random(f"{self.rng.random()}:original"))
             rel, full = self._save_photo(img, epoch, {"quality": images.ORIGINAL_QUALITY})
-            self._record(ev, rel, "photo", msg_id, width=img.width, height=img.height,
-                         derived_from=None)
+            self._record(
+                ev, rel, "photo", msg_id, width=img.width, height=img.height, derived_from=None
+            )
             return self._remember(rel, self._photo_fields(rel, full, img.width, img.height))
         if ev.kind == "derived":
             return self._derived(ev, msg_id, epoch)
         if ev.kind == "repeat":
             src = ev.source
             assert src is not None and src.path is not None
-            src.record["message_ids"].append(msg_id)  # type: ignore[attr-defined]
+            src.record["message_ids"].append(msg_id)
             ev.path, ev.record = src.path, src.record
             return dict(self.fields[src.path])
         if ev.kind == "document":
@@ -104,8 +110,9 @@ class MediaWriter:
         caption = self.rng.choice(CAPTION_TEXTS)
         clock = local_iso(epoch)[11:16]
         with Image.open(self.root / src.path) as original:
-            img, params, save = images.derive(original, ev.transform, self.rng, caption, handle,
-                                              clock)
+            img, params, save = images.derive(
+                original, ev.transform, self.rng, caption, handle, clock
+            )
         extra: dict[str, Any] = {
             "derived_from": src.path,
             "transform": {"name": ev.transform, **params},
@@ -113,7 +120,11 @@ class MediaWriter:
         }
         if ev.transform in ("caption", "screenshot"):
             extra["embedded_text"] = params["text"]
-            found = {"kind": "pii.handle", "value": f"instagram:{handle[1:].lower()}", "raw": handle}
+            found: dict[str, Any] = {
+                "kind": "pii.handle",
+                "value": f"instagram:{handle[1:].lower()}",
+                "raw": handle,
+            }
             found |= {"about": "victim", "person": ev.person} if person else {"about": "group"}
             extra["embedded_pii"] = [found]
         if ev.transform not in images.FILE_TRANSFORMS:
@@ -127,7 +138,9 @@ class MediaWriter:
         rel, full = self._rel("files", name)
         img.save(full, **({"format": "JPEG"} | save))
         shown = src.record["width"], src.record["height"]
-        fields = self._file_fields(rel, full, name, img, "image/png" if ext == "png" else "image/jpeg")
+        fields = self._file_fields(
+            rel, full, name, img, "image/png" if ext == "png" else "image/jpeg"
+        )
         fields["width"], fields["height"] = shown
         extra["stored_size"] = [img.width, img.height]
         self._record(ev, rel, "file", msg_id, width=shown[0], height=shown[1], **extra)
@@ -172,27 +185,50 @@ class MediaWriter:
         images.thumbnail(first).save(thumb, "JPEG", quality=75)
         fields["thumbnail"] = rel + "_thumb.jpg"
         self._sized(fields, "thumbnail_file_size", thumb)
-        fields.update(media_type="video_file", mime_type="video/mp4", duration_seconds=seconds,
-                      width=size[0], height=size[1])
-        extra: dict[str, Any] = {"duration_seconds": seconds, "width": size[0], "height": size[1],
-                                 "thumbnail": rel + "_thumb.jpg", "frame_seed": seed}
+        fields.update(
+            media_type="video_file",
+            mime_type="video/mp4",
+            duration_seconds=seconds,
+            width=size[0],
+            height=size[1],
+        )
+        extra: dict[str, Any] = {
+            "duration_seconds": seconds,
+            "width": size[0],
+            "height": size[1],
+            "thumbnail": rel + "_thumb.jpg",
+            "frame_seed": seed,
+        }
         if derived and ev.source is not None:
             extra["derived_from"] = ev.source.path
-            extra["transform"] = {"name": "reencode", "width": size[0], "height": size[1],
-                                  "crf": crf}
+            extra["transform"] = {
+                "name": "reencode",
+                "width": size[0],
+                "height": size[1],
+                "crf": crf,
+            }
         self._record(ev, rel, "video", msg_id, **extra)
         return self._remember(rel, fields)
 
     def _placeholder(self, ev: Event, msg_id: int) -> dict[str, Any]:
-        rng, fields = self.rng, {}
+        rng = self.rng
+        fields: dict[str, Any]
         if ev.kind == "placeholder_photo":
             w, h = rng.choice(images.SIZES)
             size = rng.randrange(60_000, 260_000)
             fields = {"photo": NOT_INCLUDED}
             self._sized(fields, "photo_file_size", None, size)
             fields.update(width=w, height=h)
-            self._record(ev, None, "photo", msg_id, placeholder=NOT_INCLUDED,
-                         declared_size=size, width=w, height=h)
+            self._record(
+                ev,
+                None,
+                "photo",
+                msg_id,
+                placeholder=NOT_INCLUDED,
+                declared_size=size,
+                width=w,
+                height=h,
+            )
             return fields
         if ev.number % 2 == 0:
             name = f"full set {rng.randrange(2, 9)} (part {rng.randrange(1, 4)}).zip"
@@ -202,8 +238,15 @@ class MediaWriter:
                 fields["file_name"] = name
             self._sized(fields, "file_size", None, size)
             fields["mime_type"] = "application/zip"
-            self._record(ev, None, "file", msg_id, placeholder=NOT_INCLUDED, declared_size=size,
-                         file_name=name)
+            self._record(
+                ev,
+                None,
+                "file",
+                msg_id,
+                placeholder=NOT_INCLUDED,
+                declared_size=size,
+                file_name=name,
+            )
             return fields
         size = rng.randrange(1_600_000_000, 2_000_000_000)
         fields = {"file": TOO_BIG}
@@ -211,8 +254,20 @@ class MediaWriter:
         fields["thumbnail"] = NOT_INCLUDED
         self._sized(fields, "thumbnail_file_size", None, rng.randrange(3000, 9000))
         seconds = rng.randrange(600, 3600)
-        fields.update(media_type="video_file", mime_type="video/mp4", duration_seconds=seconds,
-                      width=1280, height=720)
-        self._record(ev, None, "video", msg_id, placeholder=TOO_BIG, declared_size=size,
-                     duration_seconds=seconds)
+        fields.update(
+            media_type="video_file",
+            mime_type="video/mp4",
+            duration_seconds=seconds,
+            width=1280,
+            height=720,
+        )
+        self._record(
+            ev,
+            None,
+            "video",
+            msg_id,
+            placeholder=TOO_BIG,
+            declared_size=size,
+            duration_seconds=seconds,
+        )
         return fields

@@ -9,183 +9,43 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+# fmt: off
 MALAY_F = [
-    "Nur Aisyah",
-    "Siti Hajar",
-    "Nurul Izzah",
-    "Farah",
-    "Aina",
-    "Syafiqah",
-    "Nabila",
-    "Amira",
-    "Hana",
-    "Alya",
-    "Balqis",
-    "Izzati",
-    "Nadia",
-    "Sofea",
-    "Qistina",
-    "Aqilah",
-    "Hidayah",
-    "Liyana",
-    "Zulaikha",
-    "Atikah",
-    "Dayana",
-    "Wani",
-    "Ain",
-    "Syazwani",
+    "Nur Aisyah", "Siti Hajar", "Nurul Izzah", "Farah", "Aina", "Syafiqah", "Nabila",
+    "Amira", "Hana", "Alya", "Balqis", "Izzati", "Nadia", "Sofea", "Qistina", "Aqilah",
+    "Hidayah", "Liyana", "Zulaikha", "Atikah", "Dayana", "Wani", "Ain", "Syazwani",
 ]
 MALAY_M = [
-    "Ahmad",
-    "Muhammad Hafiz",
-    "Amirul",
-    "Faiz",
-    "Hakim",
-    "Izzat",
-    "Syafiq",
-    "Rizal",
-    "Azlan",
-    "Firdaus",
-    "Haziq",
-    "Irfan",
-    "Khairul",
-    "Nazmi",
-    "Shahrul",
-    "Zulkifli",
-    "Aiman",
-    "Danial",
+    "Ahmad", "Muhammad Hafiz", "Amirul", "Faiz", "Hakim", "Izzat", "Syafiq", "Rizal", "Azlan",
+    "Firdaus", "Haziq", "Irfan", "Khairul", "Nazmi", "Shahrul", "Zulkifli", "Aiman", "Danial",
 ]
 MALAY_FATHER = [
-    "Rahman",
-    "Ismail",
-    "Abdullah",
-    "Hassan",
-    "Yusof",
-    "Ibrahim",
-    "Osman",
-    "Razak",
-    "Kamal",
-    "Hamid",
-    "Salleh",
-    "Aziz",
-    "Harun",
-    "Mokhtar",
-    "Zainal",
-    "Rosli",
+    "Rahman", "Ismail", "Abdullah", "Hassan", "Yusof", "Ibrahim", "Osman", "Razak", "Kamal",
+    "Hamid", "Salleh", "Aziz", "Harun", "Mokhtar", "Zainal", "Rosli",
 ]
-CHINESE_SURNAME = [
-    "Tan",
-    "Lim",
-    "Lee",
-    "Wong",
-    "Ng",
-    "Chong",
-    "Ong",
-    "Goh",
-    "Teoh",
-    "Chan",
-    "Yap",
-    "Loh",
-    "Khoo",
-    "Chin",
-    "Foo",
-    "Heng",
-]
-CHINESE_F = [
-    "Wei Ling",
-    "Mei Xin",
-    "Jia Hui",
-    "Xin Yi",
-    "Hui Min",
-    "Pei Shan",
-    "Yee Ling",
-    "Li Ying",
-    "Shu Fen",
-    "Kai Xin",
-    "Jing Wen",
-    "Siew Mei",
-]
-CHINESE_M = [
-    "Kah Wai",
-    "Jun Hao",
-    "Wei Jie",
-    "Chee Keong",
-    "Zhi Hao",
-    "Kok Leong",
-    "Jia Jun",
-    "Boon Huat",
-    "Yong Sheng",
-    "Kar Lok",
-]
-INDIAN_F = [
-    "Kavitha",
-    "Priya",
-    "Deepa",
-    "Thivya",
-    "Sharmila",
-    "Nisha",
-    "Yamini",
-    "Revathi",
-    "Keerthana",
-    "Malini",
-    "Shalini",
-    "Vanitha",
-]
-INDIAN_M = [
-    "Arun",
-    "Suresh",
-    "Ravi",
-    "Vignesh",
-    "Karthik",
-    "Prakash",
-    "Dinesh",
-    "Ganesh",
-    "Naveen",
-    "Sanjay",
-    "Thinesh",
-    "Kumar",
-]
-INDIAN_FATHER = [
-    "Ramasamy",
-    "Subramaniam",
-    "Muniandy",
-    "Krishnan",
-    "Rajendran",
-    "Maniam",
-    "Govindasamy",
-    "Perumal",
-    "Arumugam",
-    "Selvaraj",
-]
+CHINESE_SURNAME = ["Tan", "Lim", "Lee", "Wong", "Ng", "Chong", "Ong", "Goh", "Teoh", "Chan",
+                   "Yap", "Loh", "Khoo", "Chin", "Foo", "Heng"]
+CHINESE_F = ["Wei Ling", "Mei Xin", "Jia Hui", "Xin Yi", "Hui Min", "Pei Shan", "Yee Ling",
+             "Li Ying", "Shu Fen", "Kai Xin", "Jing Wen", "Siew Mei"]
+CHINESE_M = ["Kah Wai", "Jun Hao", "Wei Jie", "Chee Keong", "Zhi Hao", "Kok Leong",
+             "Jia Jun", "Boon Huat", "Yong Sheng", "Kar Lok"]
+INDIAN_F = ["Kavitha", "Priya", "Deepa", "Thivya", "Sharmila", "Nisha", "Yamini", "Revathi",
+            "Keerthana", "Malini", "Shalini", "Vanitha"]
+INDIAN_M = ["Arun", "Suresh", "Ravi", "Vignesh", "Karthik", "Prakash", "Dinesh", "Ganesh",
+            "Naveen", "Sanjay", "Thinesh", "Kumar"]
+INDIAN_FATHER = ["Ramasamy", "Subramaniam", "Muniandy", "Krishnan", "Rajendran", "Maniam",
+                 "Govindasamy", "Perumal", "Arumugam", "Selvaraj"]
 ENGLISH_F = ["Ashley", "Rachel", "Michelle", "Vanessa", "Crystal", "Natalie", "Jolene"]
 ENGLISH_M = ["Jason", "Kevin", "Daniel", "Ryan", "Marcus", "Brandon", "Alvin", "Desmond"]
 NICKS = [
-    "Abg Jo",
-    "Mat Rempit",
-    "ah boy",
-    "Deep",
-    "Shadow",
-    "Kucing Hitam",
-    "Pakcik Bawang",
-    "Budak Baik",
-    "Hantu Malam",
-    "Otai KL",
-    "Si Bujang",
-    "Geng Lepak",
-    "Anak Jantan",
-    "Orang Lama",
-    "Paklong",
-    "Kaki Lepak",
-    "Mr Nobody",
-    "Ghost",
-    "Raja Share",
-    "Tokey",
+    "Abg Jo", "Mat Rempit", "ah boy", "Deep", "Shadow", "Kucing Hitam", "Pakcik Bawang",
+    "Budak Baik", "Hantu Malam", "Otai KL", "Si Bujang", "Geng Lepak", "Anak Jantan",
+    "Orang Lama", "Paklong", "Kaki Lepak", "Mr Nobody", "Ghost", "Raja Share", "Tokey",
 ]
 NICK_DECOR = ["", "", "", " 🔥", " 😈", " 👻", " ⚡", " 🐈", "_", " 88", " 2.0", " (backup)"]
-BOTS = [
-    ("Pengawal Lepak", "PengawalLepakSynthBot"),
-    ("Simpan Media", "SimpanMediaSynthBot"),
-]
+# fmt: on
+# Bot usernames carry "Synth" so that none can be a real bot's name.
+BOTS = [("Pengawal Lepak", "PengawalLepakSynthBot"), ("Simpan Media", "SimpanMediaSynthBot")]
 INLINE_BOTS = ["@JualPantasSynthBot", "@PautanRahsiaSynthBot", "@AnonPostSynthBot"]
 
 

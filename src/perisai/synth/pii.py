@@ -10,11 +10,11 @@ from __future__ import annotations
 import calendar
 import random
 import string
-
 from dataclasses import dataclass, field
 
 from perisai.synth.names import female_name
 
+# fmt: off
 # Prefixes checked against libphonenumber metadata: every number drawn here is a valid mobile.
 # (prefix after the leading 0, digits that may follow it, subscriber digits after those)
 MOBILE_PLANS = [
@@ -47,10 +47,10 @@ CITIES = [
     ("Kota Kinabalu", "Sabah", 88000, 88999), ("Kangar", "Perlis", 1000, 2000),
     ("Putrajaya", "Putrajaya", 62000, 62988), ("Labuan", "Labuan", 87000, 87033),
 ]
-CITY_CENTRES = {"Kuala Lumpur": (3.139, 101.687), "Shah Alam": (3.073, 101.518),
-                "Johor Bahru": (1.492, 103.741), "Ipoh": (4.597, 101.090),
-                "George Town": (5.414, 100.329), "Kota Bharu": (6.125, 102.238),
-                "Kuching": (1.553, 110.359), "Kota Kinabalu": (5.980, 116.073)}
+CITY_CENTRES = [
+    (3.139, 101.687), (3.073, 101.518), (1.492, 103.741), (4.597, 101.090), (5.414, 100.329),
+    (6.125, 102.238), (1.553, 110.359), (5.980, 116.073),
+]
 STREET_WORDS = ["Mawar", "Melati", "Cempaka", "Kenanga", "Seroja", "Dahlia", "Teratai",
                 "Anggerik", "Bunga Raya", "Delima", "Nuri", "Merbah", "Pinang", "Kasturi"]
 TAMAN_WORDS = ["Sri Muda", "Desa Jaya", "Bukit Indah", "Sri Gombak", "Permata", "Mutiara",
@@ -60,7 +60,8 @@ EMAIL_DOMAINS = ["gmail.com", "yahoo.com", "hotmail.com", "icloud.com", "outlook
 BANKS = [("Maybank", 12), ("CIMB", 10), ("Public Bank", 10), ("RHB", 14), ("Bank Islam", 14),
          ("Hong Leong", 11), ("BSN", 16), ("AmBank", 13)]
 PLATE_PREFIXES = "WVBJPAKMNCTDRSQ"
-PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXY"  # I, O and Z are not used on plates
+PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXY"  # no I or O on plates; Z is for the military
+# fmt: on
 _B62 = string.ascii_letters + string.digits
 
 
@@ -90,9 +91,18 @@ def render_phone(rng: random.Random, nsn: str) -> str:
     a, b, c = local[:3], local[3:-4], local[-4:]
     style = rng.randrange(12)
     return [
-        f"{a}-{b}{c}", f"{a}-{b} {c}", f"{a} {b} {c}", local, f"+60 {a[1:]}-{b} {c}",
-        f"+60{a[1:]}-{b}{c}", "60" + nsn, f"{a}.{b}.{c}", f"+60{nsn}", f"60{a[1:]} {b} {c}",
-        f"{a}-{b}{c}", f"{a}{b} {c}",
+        f"{a}-{b}{c}",
+        f"{a}-{b} {c}",
+        f"{a} {b} {c}",
+        local,
+        f"+60 {a[1:]}-{b} {c}",
+        f"+60{a[1:]}-{b}{c}",
+        "60" + nsn,
+        f"{a}.{b}.{c}",
+        f"+60{nsn}",
+        f"60{a[1:]} {b} {c}",
+        f"{a}-{b}{c}",
+        f"{a}{b} {c}",
     ][style]
 
 
@@ -209,7 +219,7 @@ def invite_hash(rng: random.Random, joinchat: bool) -> str:
 
 
 def location_near(rng: random.Random) -> tuple[float, float]:
-    lat, lon = rng.choice(list(CITY_CENTRES.values()))
+    lat, lon = rng.choice(CITY_CENTRES)
     return round(lat + rng.uniform(-0.05, 0.05), 6), round(lon + rng.uniform(-0.05, 0.05), 6)
 
 
@@ -237,8 +247,9 @@ def make_person(rng: random.Random, index: int) -> Person:
     full, short = female_name(rng)
     ic, birth = make_ic(rng)
     address, parts = make_address(rng)
-    p = Person(index, full, short, mobile_nsn(rng), ic, birth, address, parts,
-               make_handle(rng, short))
+    p = Person(
+        index, full, short, mobile_nsn(rng), ic, birth, address, parts, make_handle(rng, short)
+    )
     if rng.random() < 0.5:
         p.tiktok = make_handle(rng, short, dots=False)
     if rng.random() < 0.4:

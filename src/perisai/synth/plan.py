@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from perisai.synth.images import FILE_TRANSFORMS, TRANSFORMS
 
 DOCUMENTS = 3
 
 
-@dataclass
+@dataclass(eq=False)  # identity: the plan looks events up in a list
 class Event:
     kind: str  # original, derived, repeat, document, placeholder_photo, placeholder_file,
     # placeholder_video, video, video_derived
@@ -23,20 +24,20 @@ class Event:
     transform: str = ""
     person: int | None = None
     path: str | None = None  # set when written
-    record: dict[str, object] = field(default_factory=dict)
+    record: dict[str, Any] = field(default_factory=dict)
 
 
 def counts(photos: int, videos: int) -> dict[str, int]:
-    derived = photos // 3
+    """Media messages by kind: `photos` originals, near-duplicates and reposts on top."""
     media = photos > 0 or videos > 0
     return {
-        "originals": photos - derived,
-        "derived": derived,
+        "originals": photos,
+        "derived": photos // 3,  # 36 or more originals show every transformation
         "repeats": photos // 8,
         "documents": DOCUMENTS if photos > 0 else 0,
         "placeholder_photos": max(2, photos // 10) if photos > 0 else 0,
         "placeholder_files": 2 if media else 0,
-        "videos": videos - videos // 3,
+        "videos": videos,
         "video_derived": videos // 3,
     }
 
@@ -45,15 +46,57 @@ def media_messages(photos: int, videos: int) -> int:
     return sum(counts(photos, videos).values())
 
 
+def prologue_length(messages: int) -> int:
+    """create_group, invite_members, a little chatter, migrate_to and migrate_from."""
+    return 4 + min(4, messages // 100)
+
+
+def title_changes(messages: int) -> int:
+    return 1 + min(5, messages // 5000)
+
+
+def backup_announcements(messages: int) -> int:
+    return 1 + min(200, messages // 1500)
+
+
+def special_count(messages: int) -> int:
+    """Planned service events: title changes, one TTL setting, pinned backup links."""
+    return title_changes(messages) + 1 + backup_announcements(messages)
+
+
+def minimum_messages(photos: int, videos: int) -> int:
+    """The smallest export with room for the prologue, the planned events and the media."""
+    media = media_messages(photos, videos)
+    n = 12 + media
+    while n < prologue_length(n) + special_count(n) + backup_announcements(n) + media:
+        n += 1  # (each backup announcement is followed by its pin)
+    return n
+
+
+def free_slots(rng: random.Random, lo: int, hi: int, taken: set[int], k: int) -> list[int]:
+    """k distinct positions in [lo, hi) outside `taken`, sorted, without listing the range
+    (it can hold a million positions)."""
+    free = hi - lo - sum(1 for t in taken if lo <= t < hi)
+    if free <= 2 * k:
+        pool = [i for i in range(lo, hi) if i not in taken]
+        return sorted(rng.sample(pool, min(k, len(pool))))
+    out: set[int] = set()
+    while len(out) < k:
+        i = rng.randrange(lo, hi)
+        if i not in taken:
+            out.add(i)
+    return sorted(out)
+
+
 def _insert_after(rng: random.Random, seq: list[Event], source: Event, event: Event) -> None:
     at = seq.index(source) + 1
     seq.insert(rng.randrange(at, len(seq) + 1), event)
 
 
 def plan_media(
-    rng: random.Random, photos: int, videos: int, persons: int, slots: range
+    rng: random.Random, photos: int, videos: int, persons: int, lo: int, hi: int, taken: set[int]
 ) -> dict[int, Event]:
-    """Maps message positions (indices into the message stream) to media events."""
+    """Maps message positions in [lo, hi), outside `taken`, to media events."""
     c = counts(photos, videos)
     seq: list[Event] = []
     originals = []
@@ -84,7 +127,7 @@ def plan_media(
     for k in range(c["video_derived"]):
         src = videos_ev[k % len(videos_ev)]
         _insert_after(rng, seq, src, Event("video_derived", k, source=src, transform="reencode"))
-    if len(seq) > len(slots):
-        raise ValueError("not enough messages for the media")  # checked earlier, kept as guard
-    positions = sorted(rng.sample(slots, len(seq)))
+    positions = free_slots(rng, lo, hi, taken, len(seq))
+    if len(positions) < len(seq):  # minimum_messages() rules this out; kept as a guard
+        raise ValueError("not enough messages for the media")
     return dict(zip(positions, seq, strict=True))

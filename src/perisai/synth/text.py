@@ -78,8 +78,15 @@ class TextBuilder:
         start = self.pos
         self.ent("text_link", anchor, href=href)
         self.pii.append(
-            {"kind": "link.telegram", "value": value, "raw": href, "span": [start, self.pos],
-             "where": "href", "entity": "text_link", "about": about}
+            {
+                "kind": "link.telegram",
+                "value": value,
+                "raw": href,
+                "span": [start, self.pos],
+                "where": "href",
+                "entity": "text_link",
+                "about": about,
+            }
         )
 
     def intent(self, kind: str, phrase: str) -> None:
@@ -94,7 +101,7 @@ class TextBuilder:
     def text_value(self) -> str | list[Piece]:
         parts = self.parts
         if not self.has_entities:
-            return parts[0] if parts else ""  # type: ignore[return-value]
+            return parts[0] if parts else ""  # type: ignore[return-value]  # one str piece
         if isinstance(parts[-1], dict):
             return [*parts, ""]  # the exporter ends a list that ends in an entity with ""
         return list(parts)
@@ -129,14 +136,16 @@ def add_ic(rng: random.Random, b: TextBuilder, ic: str, birth: str, person: int 
 
 
 def add_address(b: TextBuilder, address: str, parts: dict[str, str], person: int | None) -> None:
-    b.add_pii("pii.address", address, P.normalise_address(address), "victim", person,
-              detail=parts)
+    b.add_pii("pii.address", address, P.normalise_address(address), "victim", person, detail=parts)
 
 
-def add_email(rng: random.Random, b: TextBuilder, email: str, about: str, person: int | None):
+def add_email(
+    rng: random.Random, b: TextBuilder, email: str, about: str, person: int | None
+) -> None:
     raw = email if rng.random() < 0.8 else email[0].upper() + email[1:]
-    b.add_pii("pii.email", raw, email.lower(), about, person,
-              "email" if rng.random() < 0.9 else None)
+    b.add_pii(
+        "pii.email", raw, email.lower(), about, person, "email" if rng.random() < 0.9 else None
+    )
 
 
 def add_handle(
@@ -182,8 +191,9 @@ def add_handle(
 
 def add_bank(rng: random.Random, b: TextBuilder, bank: str, digits: str, about: str) -> None:
     b.lit(f"{bank} {rng.choice(['acc', 'akaun', 'no akaun', 'a/c'])} ")
-    b.add_pii("pii.bank_account", P.render_bank_account(rng, digits), digits, about,
-              detail={"bank": bank})
+    b.add_pii(
+        "pii.bank_account", P.render_bank_account(rng, digits), digits, about, detail={"bank": bank}
+    )
 
 
 def add_plate(rng: random.Random, b: TextBuilder, plate: str, person: int | None) -> None:

@@ -6,20 +6,17 @@ are drawn from the seed, so a near-duplicate is the same frames encoded again sm
 
 from __future__ import annotations
 
+import importlib.util
 import random
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
 
-try:  # optional dependency; synth() refuses videos > 0 without it
-    import av
-except ImportError:  # pragma: no cover - exercised only where PyAV is absent
-    av = None
-
 
 def available() -> bool:
-    return av is not None
+    """PyAV is optional: synth() refuses videos > 0 without it."""
+    return importlib.util.find_spec("av") is not None
 
 
 def _frames(seed: int, size: tuple[int, int], count: int) -> list[Image.Image]:
@@ -27,8 +24,14 @@ def _frames(seed: int, size: tuple[int, int], count: int) -> list[Image.Image]:
     w, h = size
     bg = [(rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(2)]
     balls = [
-        (rng.uniform(0, w), rng.uniform(0, h), rng.uniform(-9, 9), rng.uniform(-7, 7),
-         rng.randrange(w // 16, w // 5), (rng.randrange(256), rng.randrange(256), 90))
+        (
+            rng.uniform(0, w),
+            rng.uniform(0, h),
+            rng.uniform(-9, 9),
+            rng.uniform(-7, 7),
+            rng.randrange(w // 16, w // 5),
+            (rng.randrange(256), rng.randrange(256), 90),
+        )
         for _ in range(5)
     ]
     frames = []
@@ -47,8 +50,8 @@ def _frames(seed: int, size: tuple[int, int], count: int) -> list[Image.Image]:
 
 def write_mp4(path: Path, seed: int, size: tuple[int, int], seconds: int, crf: int) -> Image.Image:
     """Writes the video and returns its first frame (for the _thumb.jpg)."""
-    if av is None:
-        raise RuntimeError("PyAV is not installed")
+    import av  # imported here: PyAV (and its FFmpeg) loads only when videos are asked for
+
     fps = 10
     # Frames are drawn at the base size, then scaled: a smaller re-encode shows the same scene.
     frames = _frames(seed, (320, 240), seconds * fps)
