@@ -213,8 +213,13 @@ def _load_synth() -> Any:
 
 def generate(out_dir: Path, messages: int, generator: str) -> tuple[Path, str]:
     """(result.json, generator used). Reuses an export this script made with the same inputs."""
+    synth = _load_synth() if generator in ("auto", "synth") else None
     meta_path = out_dir / ".bench-meta.json"
-    want = {"messages": messages, "seed": SEED, "generator": generator}
+    want = {
+        "messages": messages,
+        "seed": SEED,
+        "used": "perisai.synth" if synth is not None else "fallback",
+    }
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
         found = Path(meta.get("result", ""))
@@ -222,7 +227,6 @@ def generate(out_dir: Path, messages: int, generator: str) -> tuple[Path, str]:
             return found, meta["used"]
     if out_dir.exists():
         shutil.rmtree(out_dir)
-    synth = _load_synth() if generator in ("auto", "synth") else None
     if generator == "synth" and synth is None:
         raise SystemExit("--generator synth: perisai.synth.synth cannot be imported")
     result, used = None, "fallback"
@@ -242,7 +246,8 @@ def generate(out_dir: Path, messages: int, generator: str) -> tuple[Path, str]:
 
 
 def _find_result(out_dir: Path, made: Any) -> Path:
-    for candidate in (made, getattr(made, "path", None), getattr(made, "result", None)):
+    named = made.get("result_json") if isinstance(made, dict) else None
+    for candidate in (named, made, getattr(made, "path", None)):
         if isinstance(candidate, str | os.PathLike):
             p = Path(candidate)
             if p.is_file():

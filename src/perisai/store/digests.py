@@ -37,9 +37,7 @@ def _digest_rows(rows: Iterable[Any], table: Any) -> str:
     return h.hexdigest()
 
 
-def export_digests(
-    conn: Connection, export_id: int, messages: str | None = None
-) -> dict[str, str]:
+def export_digests(conn: Connection, export_id: int, messages: str | None = None) -> dict[str, str]:
     """`messages` may be passed in when the caller already hashed the rows it wrote."""
     msg_ids = select(T_MSG.c.id).where(T_MSG.c.export_id == export_id)
     return {
