@@ -33,8 +33,23 @@ class PeerId:
         return f"{self.kind}:{self.bare}"
 
 
+_CACHE: dict[object, PeerId | None] = {}
+
+
 def decode_from_id(value: object) -> PeerId | None:
-    """A sender/actor id of any era; None when absent or malformed."""
+    """A sender/actor id of any era; None when absent or malformed. Memoised: senders repeat."""
+    if type(value) in (str, int):
+        try:
+            return _CACHE[value]
+        except KeyError:
+            if len(_CACHE) > 100_000:
+                _CACHE.clear()
+            found = _CACHE[value] = _decode_from_id(value)
+            return found
+    return _decode_from_id(value)
+
+
+def _decode_from_id(value: object) -> PeerId | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
@@ -53,7 +68,7 @@ def decode_from_id(value: object) -> PeerId | None:
         if m:
             return PeerId(m.group(1), int(m.group(2)))
         if value.isdigit():
-            return decode_from_id(int(value))
+            return _decode_from_id(int(value))
     return None
 
 

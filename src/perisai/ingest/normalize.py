@@ -94,39 +94,51 @@ _ABSENT = TimeResult(None, None, "missing")
 class Clock:
     """Derives UTC for each message; learns the exporter's offset from messages that carry both."""
 
+    LEARN_EVERY = 256  # re-learn the offset now and then: zones with DST change it
+
     def __init__(self, given: tzinfo | None) -> None:
         self.given = given
         self.inferred: timedelta | None = None
         self.used: set[str] = set()
+        self.max_unix = int(datetime.now(UTC).timestamp()) + 86400 * 366
+        self._countdown = 0
+
+    def _unix(self, unix: Any) -> int | None:
+        if isinstance(unix, str) and unix.isdigit():
+            n = int(unix)
+        elif isinstance(unix, int) and not isinstance(unix, bool):
+            n = unix
+        else:
+            return None
+        return n if MIN_UNIX <= n <= self.max_unix else None
 
     def resolve(self, local: Any, unix: Any, prefix: str = "date") -> TimeResult:
         if local is None and unix is None and prefix != "date":
             return _ABSENT
-        flags: list[str] = []
-        local_s = local if isinstance(local, str) else None
-        local_dt = None
-        if local_s is not None and len(local_s) == 19:
-            try:
-                local_dt = datetime.fromisoformat(local_s)
-            except ValueError:
-                local_dt = None
-        if local is not None and local_dt is None:
-            flags.append(f"bad_{prefix}")
-        if unix is not None:
-            try:
-                n = int(unix)
-            except (TypeError, ValueError):
-                n = -1
-            if MIN_UNIX <= n <= datetime.now(UTC).timestamp() + 86400 * 366:
-                utc = datetime.fromtimestamp(n, UTC).replace(tzinfo=None)
+        n = self._unix(unix) if unix is not None else None
+        if n is not None:
+            utc = _EPOCH + timedelta(seconds=n)
+            local_s = local if isinstance(local, str) else None
+            # Learning the exporter's offset needs the local time parsed; that costs, so do
+            # it until learnt and then only now and then.
+            if local_s is not None and (self.inferred is None or self._countdown <= 0):
+                self._countdown = self.LEARN_EVERY
+                local_dt = _parse_local(local_s)
                 if local_dt is not None:
                     offset = local_dt - utc
                     # Only a real UTC offset teaches us the zone; garbage pairs teach nothing.
                     if abs(offset) <= timedelta(hours=14) and offset.seconds % 900 == 0:
                         self.inferred = offset
-                self.used.add("unixtime")
-                return TimeResult(utc, local_s, "unixtime", flags)
+            self._countdown -= 1
+            self.used.add("unixtime")
+            return TimeResult(utc, local_s, "unixtime", [])
+        flags: list[str] = []
+        if unix is not None:
             flags.append(f"bad_{prefix}_unixtime")
+        local_s = local if isinstance(local, str) else None
+        local_dt = _parse_local(local_s) if local_s is not None else None
+        if local is not None and local_dt is None:
+            flags.append(f"bad_{prefix}")
         if local_dt is None:
             if local is None and prefix == "date":
                 flags.append("missing_date")
@@ -141,6 +153,18 @@ class Clock:
             utc, source = local_dt, "local+assumed"
         self.used.add(source)
         return TimeResult(utc, local_s, source, flags)
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _parse_local(text: str) -> datetime | None:
+    if len(text) != 19 or text[10] != "T":
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def media_refs(msg: dict[str, Any]) -> list[tuple[str, str]]:

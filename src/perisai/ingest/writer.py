@@ -164,7 +164,11 @@ class Writer:
         return pk
 
     def _seen_name(self, pk: int, kind: str, value: str, when: datetime | None) -> None:
-        span = self.names.setdefault((pk, kind, value), [when, when])
+        key = (pk, kind, value)
+        span = self.names.get(key)
+        if span is None:
+            self.names[key] = [when, when]
+            return
         if when is not None:
             if span[0] is None or when < span[0]:
                 span[0] = when
@@ -317,10 +321,13 @@ class Writer:
         if mtype not in ("message", "service"):
             flags.append(f"type_{mtype}")
         when = self.clock.resolve(msg.get("date"), msg.get("date_unixtime"))
-        flags.extend(when.flags)
-        edited = self.clock.resolve(msg.get("edited"), msg.get("edited_unixtime"), "edited")
-        if msg.get("edited") is not None:
-            flags.extend(f for f in edited.flags if f != "missing_edited")
+        if when.flags:
+            flags.extend(when.flags)
+        edited_utc = None
+        if msg.get("edited") is not None or msg.get("edited_unixtime") is not None:
+            edited = self.clock.resolve(msg.get("edited"), msg.get("edited_unixtime"), "edited")
+            flags.extend(edited.flags)
+            edited_utc = edited.utc
         is_service = mtype == "service"
         id_key, name_key = ("actor_id", "actor") if is_service else ("from_id", "from")
         pid = peer(msg.get(id_key))
@@ -342,12 +349,14 @@ class Writer:
         via = msg.get("via_bot") if isinstance(msg.get("via_bot"), str) else None
         if via:
             self.bot(via, when.utc)
-        if "text_entities" in msg and not isinstance(msg.get("text"), list):
-            text, entities = canonical_text(msg.get("text_entities"))
-            if not text and isinstance(msg.get("text"), str):
-                text, entities = msg["text"], []
+        raw_text = msg.get("text", "")
+        if type(raw_text) is str:
+            # A plain run has no entities; `text_entities` would only repeat it as "plain".
+            text, entities = raw_text, []
+        elif raw_text or "text_entities" not in msg:
+            text, entities = canonical_text(raw_text)
         else:
-            text, entities = canonical_text(msg.get("text", ""))
+            text, entities = canonical_text(msg.get("text_entities"))
         sender_key = self.actor_key.get(sender) if sender is not None else None
         raw = canonical(msg)
         view = content_view(msg, sender_key, when.utc)
@@ -375,7 +384,7 @@ class Writer:
             else None,
             "forwarded_from_id": fwd_pk,
             "via_bot": via,
-            "edited_utc": edited.utc if msg.get("edited") is not None else None,
+            "edited_utc": edited_utc,
             "flags": flags,
             "link": message_link(state.kind, state.bare, mid),
             "raw": raw,

@@ -19,14 +19,26 @@ from .rowhash import json_serializer
 
 
 def _sqlite_datetime(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    # SQLAlchemy's SQLite storage format, '%Y-%m-%d %H:%M:%S.%f', without strftime's cost.
+    if value is None:
+        return None
+    text = value.isoformat(" ")
+    return text if value.microsecond else text + ".000000"
+
+
+def _json(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not value:
+        return "[]" if isinstance(value, list) else json_serializer(value)
+    return json_serializer(value)
 
 
 def _converter(column: Any) -> Callable[[Any], Any] | None:
     if isinstance(column.type, DateTime):
         return _sqlite_datetime
     if isinstance(column.type, JSON):
-        return lambda v: None if v is None else json_serializer(v)
+        return _json
     return None
 
 
