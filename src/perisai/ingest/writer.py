@@ -350,6 +350,7 @@ class Writer:
         if via:
             self.bot(via, when.utc)
         raw_text = msg.get("text", "")
+        entities: list[dict[str, Any]]
         if type(raw_text) is str:
             # A plain run has no entities; `text_entities` would only repeat it as "plain".
             text, entities = raw_text, []
