@@ -80,12 +80,44 @@ _ENGLISH = (
 )
 _FILLER = ("ok", "lah", "kan", "je", "tau", "bro", "sis", "weh", "haha", "pls", "noted", "ya")
 _GIVEN = (
-    "Ahmad", "Siti", "Nurul", "Muhammad", "Aisyah", "Faizal", "Hafiz", "Farah", "Amirul", "Liyana",
-    "Kumar", "Priya", "Wei Ling", "Jason", "Mei Xin", "Daniel", "Syafiq", "Aina", "Rizal", "Zul",
+    "Ahmad",
+    "Siti",
+    "Nurul",
+    "Muhammad",
+    "Aisyah",
+    "Faizal",
+    "Hafiz",
+    "Farah",
+    "Amirul",
+    "Liyana",
+    "Kumar",
+    "Priya",
+    "Wei Ling",
+    "Jason",
+    "Mei Xin",
+    "Daniel",
+    "Syafiq",
+    "Aina",
+    "Rizal",
+    "Zul",
 )
 _FAMILY = (
-    "Abdullah", "Ismail", "Rahman", "Hassan", "Tan", "Lim", "Wong", "Subramaniam", "Yusof",
-    "Omar", "Ibrahim", "Lee", "Chong", "Razak", "Osman", "",
+    "Abdullah",
+    "Ismail",
+    "Rahman",
+    "Hassan",
+    "Tan",
+    "Lim",
+    "Wong",
+    "Subramaniam",
+    "Yusof",
+    "Omar",
+    "Ibrahim",
+    "Lee",
+    "Chong",
+    "Razak",
+    "Osman",
+    "",
 )
 _FORWARD_SOURCES = (
     ("Berita Semasa Malaysia", "channel1187654321"),
@@ -184,8 +216,11 @@ def write_fallback_export(out_dir: Path, messages: int, seed: int = SEED) -> Pat
     recent: list[int] = []
     path = out_dir / "result.json"
     with path.open("w", encoding="utf-8", newline="\n") as fh:
-        header = {"name": "Komuniti Jual Beli Lembah Klang", "type": "private_supergroup"}
-        header["id"] = 1573829164
+        header: dict[str, Any] = {
+            "name": "Komuniti Jual Beli Lembah Klang",
+            "type": "private_supergroup",
+            "id": 1573829164,
+        }
         fh.write("{\n")
         for key, value in header.items():
             fh.write(f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
@@ -205,7 +240,7 @@ def write_fallback_export(out_dir: Path, messages: int, seed: int = SEED) -> Pat
 
 def _load_synth() -> Any:
     try:
-        from perisai.synth import synth  # type: ignore[attr-defined]
+        from perisai.synth import synth
     except Exception:  # noqa: BLE001 - absent or half-written: use the fallback
         return None
     return synth if callable(synth) else None
@@ -321,7 +356,7 @@ def run_perisai(export: Path, target: Path, profile: str | None) -> dict[str, An
     summary = ingest(case, export)
     cpu = time.process_time() - c0
     seconds = time.perf_counter() - t0
-    if profiler is not None:
+    if profiler is not None and profile:
         profiler.disable()
         profiler.dump_stats(profile)
     peak = _peak_mb(reset)
@@ -354,9 +389,7 @@ def run_baseline(export: Path, target: Path) -> dict[str, Any]:
     if "messages" in data:
         chats = [data]
     else:
-        chats = [
-            c for s in ("chats", "left_chats") for c in (data.get(s) or {}).get("list", [])
-        ]
+        chats = [c for s in ("chats", "left_chats") for c in (data.get(s) or {}).get("list", [])]
 
     def rows():
         for chat in chats:
@@ -472,8 +505,28 @@ def _machine() -> str:
         backend = "ijson ?"
     return (
         f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}; "
-        f"SQLite {sqlite3.sqlite_version}; {backend}"
+        f"SQLite {sqlite3.sqlite_version}; {backend}; perisai {_revision()}"
     )
+
+
+def _revision() -> str:
+    """The commit measured, and whether src/ had uncommitted changes."""
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "(not a git checkout)"
+    return rev + (" + uncommitted src changes" if dirty else "")
 
 
 def _fmt_int(n: int) -> str:
@@ -481,8 +534,15 @@ def _fmt_int(n: int) -> str:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    head = ["messages", "contender", "seconds", "messages/s", "peak RSS MB", "RSS before MB",
-            "process peak MB"]
+    head = [
+        "messages",
+        "contender",
+        "seconds",
+        "messages/s",
+        "peak RSS MB",
+        "RSS before MB",
+        "process peak MB",
+    ]
     lines = [head]
     for r in rows:
         if "error" in r:
@@ -510,8 +570,11 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         return "| " + " | ".join(cells) + " |"
 
     print(fmt(head))
-    print("| " + " | ".join(("-" * (w - 1) + ":") if i in right else "-" * w
-                            for i, w in enumerate(widths)) + " |")
+    print(
+        "| "
+        + " | ".join(("-" * (w - 1) + ":") if i in right else "-" * w for i, w in enumerate(widths))
+        + " |"
+    )
     for line in lines[1:]:
         print(fmt(line))
     for r in rows:
@@ -546,9 +609,12 @@ def verdict(rows: list[dict[str, Any]]) -> str:
     else:
         parts.append("flatness needs two sizes")
     base = {r["size"]: r for r in rows if r["contender"] == "baseline" and "error" not in r}
-    vs = [f"{r['size']:,}: x{r['rate'] / base[r['size']]['rate']:.2f} speed, "
-          f"x{r['peak_rss'] / base[r['size']]['peak_rss']:.2f} memory"
-          for r in mine if r["size"] in base]
+    vs = [
+        f"{r['size']:,}: x{r['rate'] / base[r['size']]['rate']:.2f} speed, "
+        f"x{r['peak_rss'] / base[r['size']]['peak_rss']:.2f} memory"
+        for r in mine
+        if r["size"] in base
+    ]
     line = "perisai targets: " + "; ".join(parts)
     if vs:
         line += "\nperisai vs baseline: " + "; ".join(vs)
@@ -567,8 +633,10 @@ def profile(args: argparse.Namespace, workdir: Path) -> None:
     shutil.rmtree(target, ignore_errors=True)
     if "error" in r:
         raise SystemExit(r["error"])
-    print(f"profiled perisai ingest of {size:,} messages ({used}): {r['seconds']:.1f} s "
-          f"under cProfile; stats in {out}")
+    print(
+        f"profiled perisai ingest of {size:,} messages ({used}): {r['seconds']:.1f} s "
+        f"under cProfile; stats in {out}"
+    )
     stats = pstats.Stats(str(out))
     stats.sort_stats("cumulative").print_stats(args.profile_lines)
     stats.sort_stats("tottime").print_stats(args.profile_lines)
@@ -625,8 +693,10 @@ def bench(args: argparse.Namespace, workdir: Path) -> None:
         t0 = time.perf_counter()
         export, used = generate(workdir / f"export-{size}", size, args.generator)
         mb = export.stat().st_size / 1e6
-        print(f"export {size:,} messages: {mb:,.0f} MB by {used} "
-              f"({time.perf_counter() - t0:.1f} s, not counted)")
+        print(
+            f"export {size:,} messages: {mb:,.0f} MB by {used} "
+            f"({time.perf_counter() - t0:.1f} s, not counted)"
+        )
         for contender in contenders:
             target = workdir / f"case-{size}-{contender}"
             shutil.rmtree(target, ignore_errors=True)
@@ -635,8 +705,10 @@ def bench(args: argparse.Namespace, workdir: Path) -> None:
             r.update(size=size, contender=contender)
             if "error" not in r:
                 r["rate"] = r["messages"] / r["seconds"] if r["seconds"] else 0.0
-                print(f"  {contender:<9} {r['seconds']:7.1f} s  {r['rate']:>9,.0f} msg/s  "
-                      f"peak {r['peak_rss']:,.0f} MB")
+                print(
+                    f"  {contender:<9} {r['seconds']:7.1f} s  {r['rate']:>9,.0f} msg/s  "
+                    f"peak {r['peak_rss']:,.0f} MB"
+                )
             else:
                 print(f"  {contender:<9} failed")
             rows.append(r)

@@ -194,3 +194,33 @@ def test_failed_ingest_removes_the_blobs_it_added(tmp_path, case):
         ingest(case, export)
     assert snapshot(case.root) == before
     assert stats(case)["messages"] == 2
+
+
+def test_deep_nesting_is_refused_before_it_eats_memory(tmp_path, case):
+    before = snapshot(case.root)
+    export = tmp_path / "deep"
+    export.mkdir()
+    depth = 100_000  # ijson alone would need tens of gigabytes for this
+    (export / "result.json").write_text(
+        '{"name":"x","type":"private_group","id":5,"messages":[{"id":1,"type":"message",'
+        '"date":"2020-01-01T00:00:00","text":' + "[" * depth + "]" * depth + "}]}"
+    )
+    with pytest.raises(BadInput, match="nested deeper than"):
+        ingest(case, export)
+    assert snapshot(case.root) == before
+
+
+def test_brackets_and_escaped_quotes_inside_strings_are_not_nesting(tmp_path, case):
+    tricky = "[[[[{{{{" * 40 + ' \\" ]]] "quoted" \\\\'
+    result = ingest(case, write_export(tmp_path / "t", [msg(3, text=tricky), msg(4)]))
+    assert result["messages_new"] == 2
+
+
+def test_huge_integers_are_a_clear_error(tmp_path, case):
+    export = tmp_path / "big"
+    export.mkdir()
+    (export / "result.json").write_text(
+        '{"name":"x","type":"private_group","id":5,"messages":[{"id":' + "9" * 40 + "}]}"
+    )
+    with pytest.raises(BadInput, match="result.json"):
+        ingest(case, export)

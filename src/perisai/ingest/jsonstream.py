@@ -11,6 +11,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterator
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -26,6 +27,54 @@ def _fix(match: re.Match[bytes]) -> bytes:
     return b"\\\\" if match.group(1) == b"\\" else b"\\u00"
 
 
+MAX_DEPTH = 64  # Telegram exports nest about 6 deep; ijson's memory grows with depth squared
+_ESCAPED = re.compile(rb"\\.", re.S)
+_KEEP = b'"[]{}'
+_DROP = bytes(b for b in range(256) if bytes([b]) not in _KEEP)
+_SKELETON_STRING = re.compile(rb'"[^"]*"')
+_DELTA = {91: 1, 123: 1, 93: -1, 125: -1}  # [ { ] }
+
+
+class TooDeep(ijson.JSONError):
+    def __init__(self, offset: int) -> None:
+        super().__init__(f"nested deeper than {MAX_DEPTH} levels")
+        self.offset = offset
+
+
+class DepthGuard:
+    """Tracks JSON nesting outside strings across chunks, with regexes (C speed).
+
+    Without it a few hundred kilobytes of `[[[[...` make ijson allocate tens of gigabytes.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.in_string = False
+
+    def feed(self, chunk: bytes, offset: int) -> None:
+        # Reduce the chunk to its skeleton of quotes and brackets (C-speed passes): drop
+        # escape pairs first so an escaped quote cannot end a string, then everything else.
+        skeleton = _ESCAPED.sub(b"", chunk) if b"\\" in chunk else chunk
+        # Dropping two adjacent quotes never changes what is inside or outside a string, and
+        # removes nearly every string at C speed before the regex sees what is left.
+        skeleton = skeleton.translate(None, _DROP).replace(b'""', b"")
+        if self.in_string:
+            end = skeleton.find(b'"')
+            if end < 0:
+                return
+            skeleton, self.in_string = skeleton[end + 1 :], False
+        structural = _SKELETON_STRING.sub(b"", skeleton)
+        quote = structural.find(b'"')
+        if quote >= 0:  # an unterminated string runs on into the next chunk
+            structural, self.in_string = structural[:quote], True
+        if not structural:
+            return
+        running = list(accumulate(map(_DELTA.__getitem__, structural), initial=self.depth))
+        if max(running) > MAX_DEPTH:
+            raise TooDeep(offset)
+        self.depth = running[-1]
+
+
 class XEscapeReader(io.RawIOBase):
     """A read-only stream that rewrites `\\xNN` escapes and hashes the original bytes."""
 
@@ -35,6 +84,7 @@ class XEscapeReader(io.RawIOBase):
         self.sha256 = hashlib.sha256()
         self.consumed = 0  # original bytes handed to the parser so far
         self.fixed_escapes = 0
+        self.guard = DepthGuard()
 
     def readable(self) -> bool:
         return True
@@ -60,6 +110,7 @@ class XEscapeReader(io.RawIOBase):
             if len(fixed) != len(data):
                 self.fixed_escapes += (len(fixed) - len(data)) // 2
             data = fixed
+        self.guard.feed(data, self.consumed)
         return data
 
     def readinto(self, buffer: Any) -> int:
@@ -99,6 +150,11 @@ def error_offset(path: Path, fallback: int) -> int:
 
 
 def describe_error(path: Path, exc: Exception, consumed: int) -> BadInput:
+    if isinstance(exc, TooDeep):
+        return BadInput(
+            f"{path}: JSON nested deeper than {MAX_DEPTH} levels before byte {exc.offset}: "
+            "refused (no Telegram export nests like this)"
+        )
     size = path.stat().st_size
     reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if "premature EOF" in reason or "Incomplete" in reason:
