@@ -80,7 +80,7 @@ def canonical_text(text: Any) -> tuple[str, list[dict[str, Any]]]:
     return "".join(parts), entities
 
 
-@dataclass
+@dataclass(slots=True)
 class TimeResult:
     utc: datetime | None
     local: str | None
@@ -168,6 +168,8 @@ def _parse_local(text: str) -> datetime | None:
 
 
 def media_refs(msg: dict[str, Any]) -> list[tuple[str, str]]:
+    if "photo" not in msg and "file" not in msg and "thumbnail" not in msg:
+        return []
     return [(k, msg[k]) for k in MEDIA_KEYS if isinstance(msg.get(k), str) and msg[k]]
 
 
@@ -175,9 +177,14 @@ def is_placeholder(value: str) -> bool:
     return bool(PLACEHOLDER.match(value.strip()))
 
 
+_ERA_KEY_LIST = tuple(sorted(_ERA_KEYS))
+
+
 def content_view(msg: dict[str, Any], sender: str | None, utc: datetime | None) -> dict:
     """What "the same message" means across exports: content, not the export's formatting."""
-    view = {k: v for k, v in msg.items() if k not in _ERA_KEYS}
+    view = msg.copy()
+    for key in _ERA_KEY_LIST:
+        view.pop(key, None)
     view["_sender"] = sender
     view["_utc"] = utc.isoformat() if utc else None
     return view

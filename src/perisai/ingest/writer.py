@@ -89,6 +89,7 @@ class Writer:
             key: pk for pk, key in conn.execute(select(m.Actor.id, m.Actor.key))
         }
         self.actor_key = {pk: key for key, pk in self.actor_pk.items()}
+        self._actor_fast: dict[tuple[Any, str], int] = {}
         self.media_pk: dict[str, int] = {}
         self.names: dict[tuple[int, str, str], list[datetime | None]] = {}
         self.next_pk = {
@@ -128,6 +129,13 @@ class Writer:
     def actor(
         self, pid: PeerId | None, name: Any, raw_id: Any, when: datetime | None
     ) -> int | None:
+        # Senders repeat: a (raw id, name) pair seen before skips decoding and lookups.
+        fast = (raw_id, name) if type(raw_id) in (str, int) and type(name) is str and name else None
+        if fast is not None:
+            pk = self._actor_fast.get(fast)
+            if pk is not None:
+                self._seen_name(pk, "display_name", name, when)
+                return pk
         if pid is not None:
             key, kind, tg = pid.key, pid.kind, pid.bare
         elif raw_id not in (None, ""):
@@ -147,6 +155,8 @@ class Writer:
         self.actor_key[pk] = key
         if isinstance(name, str) and name:
             self._seen_name(pk, "display_name", name, when)
+        if fast is not None and pid is not None:
+            self._actor_fast[fast] = pk
         return pk
 
     def bot(self, via: str, when: datetime | None) -> int:

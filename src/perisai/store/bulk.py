@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Connection, DateTime, Table, insert
@@ -49,7 +50,10 @@ class BulkInserter:
         if self.fast:
             names = [c.name for c in table.columns]
             self.names = names
-            self.converters = [(i, f) for i, c in enumerate(table.columns) if (f := _converter(c))]
+            # Rows are converted in place (callers hash them first), then pulled out in column
+            # order by one C-level itemgetter.
+            self.converters = [(c.name, f) for c in table.columns if (f := _converter(c))]
+            self.getter = itemgetter(*names)
             # Table and column names come from our own models, never from input.
             self.sql = (
                 f"INSERT INTO {table.name} ({', '.join(names)}) "  # noqa: S608
@@ -57,16 +61,16 @@ class BulkInserter:
             )
 
     def insert(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert rows that hold every column. On SQLite the dicts are converted in place."""
         if not rows:
             return
         if not self.fast:
             self.conn.execute(insert(self.table), list(rows))
             return
-        names, converters = self.names, self.converters
+        getter, converters = self.getter, self.converters
         values = []
         for row in rows:
-            tup = [row.get(n) for n in names]
-            for i, conv in converters:
-                tup[i] = conv(tup[i])
-            values.append(tuple(tup))
+            for name, conv in converters:
+                row[name] = conv(row[name])
+            values.append(getter(row))
         self.conn.exec_driver_sql(self.sql, values)

@@ -70,13 +70,16 @@ MESSAGE_FIELDS = (
     "edited_utc",
     "flags",
     "link",
-    "raw",
     "content_sha256",
 )
 
 
 def message_row_sha256(row: Mapping[str, Any]) -> str:
-    return sha256_json([row[f] for f in MESSAGE_FIELDS])
+    """Every stored column; `raw` is appended as it is rather than escaped into JSON again."""
+    h = hashlib.sha256(canonical_bytes([row[f] for f in MESSAGE_FIELDS]))
+    h.update(b"\n")
+    h.update(row["raw"].encode("utf-8"))
+    return h.hexdigest()
 
 
 def rows_digest(hashes: Iterable[str]) -> str:
