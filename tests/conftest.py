@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "telegram-exports"
+# shared/ sits beside the checkout (and beside CI's fresh clone); PERISAI_CORPUS overrides.
+CORPUS = Path(
+    os.environ.get(
+        "PERISAI_CORPUS",
+        Path(__file__).resolve().parents[2] / "shared" / "corpus" / "telegram-exports",
+    )
+)
 PASSPHRASE = "correct horse battery staple"
 
 

@@ -19,7 +19,8 @@ def test_round_trip_is_byte_for_byte(tmp_path, size):
     sha = _put(vault, data)
     assert vault.read(sha) == data
     vault.check(sha)
-    assert data[:64] not in vault.path(sha).read_bytes() or size == 0
+    if size >= 16:  # the plaintext never appears in the blob
+        assert data[:64] not in vault.path(sha).read_bytes()
 
 
 def test_same_content_is_stored_once(tmp_path):
