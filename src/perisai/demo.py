@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def run_demo(out: Path) -> dict:
     check = verify(case)
     counts = stats(case)
     typer.echo("4/4 done")
+    exe = "perisai" if shutil.which("perisai") else _relative(Path(sys.argv[0]))
     media = counts["media"]
     typer.echo(
         f"\nCase {case_dir}: {counts['chats']} chat, {counts['messages']} messages "
@@ -49,8 +51,15 @@ def run_demo(out: Path) -> dict:
         f"Took {time.monotonic() - started:.1f} s.\n"
         f"\nNext:\n"
         f"  export PERISAI_PASSPHRASE={DEMO_PASSPHRASE}\n"
-        f"  perisai stats {case_dir} --json\n"
-        f"  perisai verify {case_dir}\n"
-        f"  perisai scan CASE /path/to/ChatExport_YYYY-MM-DD   # a real export"
+        f"  {exe} stats {case_dir} --json\n"
+        f"  {exe} verify {case_dir}\n"
+        f"  {exe} scan CASE /path/to/ChatExport_YYYY-MM-DD   # a real export"
     )
     return {"stats": counts, "verify": check}
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
