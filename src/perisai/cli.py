@@ -164,6 +164,68 @@ def verify(case: CaseArg, as_json: JsonOut = False, key_file: KeyFile = None, db
         raise typer.Exit(1)
 
 
+Workers = Annotated[int | None, typer.Option(settings.WORKERS.option, help=settings.WORKERS.help)]
+
+
+@app.command()
+def triage(
+    case: CaseArg,
+    workers: Workers = None,
+    only: Annotated[
+        str | None, typer.Option("--only", help="Comma-separated stages to run (e.g. text).")
+    ] = None,
+    as_json: JsonOut = False,
+    key_file: KeyFile = None,
+    db: Db = None,
+    investigator: Who = None,
+) -> None:
+    """Run every stage that has pending work (resumes after an interruption)."""
+    try:
+        c = _open(case, key_file, db, create=False, who=investigator)
+        result = _triage(c, workers, only, investigator)
+    except PerisaiError as exc:
+        fail(exc)
+    lines = [
+        f"{name}: {info['items']} items, "
+        + (", ".join(f"{k} {v}" for k, v in sorted(info["found"].items())) or "nothing found")
+        for name, info in result["stages"].items()
+    ]
+    emit(result, as_json, "\n".join(lines) or "nothing pending")
+
+
+def _triage(c: Any, workers: int | None, only: str | None, who: str | None) -> dict:
+    from .pipeline import triage as run_triage
+    from .progress import bar
+
+    with bar("Triage") as progress:
+        callback = (lambda stage, done, total: progress(done, total)) if progress else None
+        return run_triage(c, workers=workers, only=only, progress=callback, who=who)
+
+
+@app.command()
+def findings(
+    case: CaseArg,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Only this kind (or family, e.g. pii).")
+    ] = None,
+    as_json: JsonOut = False,
+    key_file: KeyFile = None,
+    db: Db = None,
+) -> None:
+    """Detector results: PII, links, intents (one JSON object per finding)."""
+    from .findings import findings as run_findings
+
+    try:
+        result = run_findings(_open(case, key_file, db, create=False), kind)
+    except PerisaiError as exc:
+        fail(exc)
+    human = "\n".join(
+        f"{f['kind']:<20} {f['value']:<40} chat {f['chat_id']} message {f['message_id']}"
+        for f in result
+    )
+    emit(result, as_json, human or "no findings")
+
+
 @app.command()
 def scan(
     case: CaseArg,
@@ -176,7 +238,7 @@ def scan(
     db: Db = None,
     investigator: Who = None,
 ) -> None:
-    """The main job: ingest an export, then verify and summarise the case."""
+    """The main job: ingest an export, triage it, and summarise the case."""
     from .ingest.telegram_export import ingest as run_ingest
     from .progress import bar
     from .stats import stats as run_stats
@@ -191,10 +253,11 @@ def scan(
                 progress=progress,
                 who=investigator,
             )
+        triaged = _triage(c, None, None, investigator)
         counts = run_stats(c)
     except PerisaiError as exc:
         fail(exc)
-    out = {"ingest": result, "stats": counts}
+    out = {"ingest": result, "triage": triaged, "stats": counts}
     emit(out, as_json, json.dumps(counts, indent=2))
 
 

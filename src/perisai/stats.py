@@ -73,7 +73,14 @@ def stats(case: Case) -> dict[str, Any]:
             ),
             "actors": count(select(func.count()).select_from(m.ACTORS)),
             "media": media,
-            "findings": {},
+            "findings": {
+                kind: n
+                for kind, n in conn.execute(
+                    select(m.FINDINGS.c.kind, func.count())
+                    .group_by(m.FINDINGS.c.kind)
+                    .order_by(m.FINDINGS.c.kind)
+                )
+            },
             "exports": count(select(func.count()).select_from(m.EXPORTS)),
             "edited_versions": count(select(func.count()).where(T_MSG.c.version > 1)),
             "deleted_since": count(select(func.count()).select_from(m.ABSENCES)),

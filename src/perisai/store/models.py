@@ -176,6 +176,45 @@ class CustodyEvent(Base):
     mac: Mapped[str] = mapped_column(String(64))  # HMAC under the case key
 
 
+class Finding(Base):
+    """A detector result. Derived data: a stage may delete and rewrite its own findings."""
+
+    __tablename__ = "findings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    value: Mapped[str] = mapped_column(Text)
+    chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id"))
+    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # text | entity | ocr | media
+    span_start: Mapped[int | None] = mapped_column(Integer)
+    span_end: Mapped[int | None] = mapped_column(Integer)
+    score: Mapped[float]
+    media_sha256: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    stage: Mapped[str] = mapped_column(String(32), index=True)
+    stage_version: Mapped[int] = mapped_column(Integer)
+
+
+class MessageAnnotation(Base):
+    """Per-message derived facts (language, for now), written by the text stage."""
+
+    __tablename__ = "message_annotations"
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16))
+    stage_version: Mapped[int] = mapped_column(Integer)
+
+
+class StageState(Base):
+    """How far each stage has got. Evidence rows only ever grow with rising primary keys,
+    so a watermark per stage is enough to know what is pending."""
+
+    __tablename__ = "stage_state"
+    stage: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    watermark: Mapped[int] = mapped_column(BigInteger)
+    updated_utc: Mapped[str] = mapped_column(String(32))
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -193,3 +232,6 @@ SERVICE_EVENTS = _table(ServiceEvent)
 MEDIA_FILES = _table(MediaFile)
 MEDIA_OCCURRENCES = _table(MediaOccurrence)
 CUSTODY = _table(CustodyEvent)
+FINDINGS = _table(Finding)
+ANNOTATIONS = _table(MessageAnnotation)
+STAGE_STATE = _table(StageState)

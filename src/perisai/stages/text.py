@@ -1,0 +1,117 @@
+"""Text stage: PII, intent and link detectors over message text, entities and contacts."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select
+
+from ..detect import detect_contact, detect_entities, detect_language, detect_text
+from ..store import models as m
+from .base import Stage, delete_findings
+
+T = m.MESSAGES
+
+
+def _links_in_buttons(raw: dict[str, Any]) -> str:
+    """URL buttons often point at backup groups or payment pages: scan their URLs as text."""
+    urls: list[str] = []
+    rows = raw.get("inline_bot_buttons")
+    if isinstance(rows, list):
+        for row in rows:
+            for button in row if isinstance(row, list) else []:
+                if isinstance(button, dict):
+                    for key in ("data", "url", "href"):
+                        if isinstance(button.get(key), str):
+                            urls.append(button[key])
+    return "\n".join(urls)
+
+
+def analyse(item: tuple[int, int, str, Any, str]) -> tuple[int, int, str, list[dict]]:
+    pk, chat, text, entities, raw_text = item
+    found: list[dict[str, Any]] = []
+    for f in detect_text(text):
+        found.append(_row(f, "text"))
+    if entities:
+        for f in detect_entities(entities, text):
+            found.append(_row(f, "entity"))
+    if "contact_information" in raw_text or "inline_bot_buttons" in raw_text:
+        raw = json.loads(raw_text)
+        contact = raw.get("contact_information")
+        if isinstance(contact, dict):
+            for f in detect_contact(contact):
+                found.append(_row(f, "entity", span=False))
+        buttons = _links_in_buttons(raw)
+        if buttons:
+            for f in detect_text(buttons):
+                if f.kind == "link.telegram":
+                    found.append(_row(f, "entity", span=False, extra={"from": "inline_button"}))
+    return pk, chat, detect_language(text), found
+
+
+def _row(f: Any, source: str, span: bool = True, extra: dict | None = None) -> dict[str, Any]:
+    detail = dict(f.detail)
+    if extra:
+        detail.update(extra)
+    return {
+        "kind": f.kind,
+        "value": f.value,
+        "source": source,
+        "span_start": f.span[0] if span else None,
+        "span_end": f.span[1] if span else None,
+        "score": float(f.score),
+        "detail": detail,
+    }
+
+
+class TextStage(Stage):
+    name = "text"
+    version = 1
+
+    def total(self, conn: Connection, after: int) -> int:
+        return int(conn.execute(select(func.count()).where(T.c.id > after)).scalar() or 0)
+
+    def batches(self, conn: Connection, after: int) -> Iterator[tuple[int, list[Any]]]:
+        last = after
+        while True:
+            rows = conn.execute(
+                select(T.c.id, T.c.chat_id, T.c.text, T.c.entities, T.c.raw)
+                .where(T.c.id > last)
+                .order_by(T.c.id)
+                .limit(self.batch_size)
+            ).all()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield last, [tuple(r) for r in rows]
+
+    def process(self, items: list[Any]) -> list[tuple[int, int, str, list[dict]]]:
+        return [analyse(item) for item in items]
+
+    def store(self, conn: Connection, results: Any) -> dict[str, int]:
+        findings, notes = [], []
+        counts: Counter[str] = Counter()
+        for pk, chat, language, found in results:
+            notes.append({"message_pk": pk, "language": language, "stage_version": self.version})
+            for f in found:
+                f.update(
+                    chat_id=chat,
+                    message_pk=pk,
+                    media_sha256=None,
+                    stage=self.name,
+                    stage_version=self.version,
+                )
+                findings.append(f)
+                counts[f["kind"]] += 1
+        if findings:
+            conn.execute(insert(m.FINDINGS), findings)
+        if notes:
+            conn.execute(insert(m.ANNOTATIONS), notes)
+        return dict(counts)
+
+    def reset(self, conn: Connection) -> None:
+        delete_findings(conn, self.name)
+        conn.execute(delete(m.ANNOTATIONS))
