@@ -138,3 +138,13 @@ def test_cli_findings_shape_and_unknown_stage(tmp_path):
     assert any(f["value"] == "https://t.me/+AbCdEf123" for f in links)
     bad = run_cli("triage", str(tmp_path / "case"), "--only", "nope")
     assert bad.returncode == 2 and "unknown stage" in bad.stderr
+
+
+def test_telegram_entity_confirms_rather_than_duplicates(tmp_path):
+    case = Case.open(tmp_path / "case")
+    text = ["hubungi ", {"type": "phone", "text": "+60 12-345 6789"}, " sekarang"]
+    ingest(case, write_export(tmp_path / "e", [msg(1, text=text)]))
+    triage(case, workers=1)
+    phones = findings(case, "pii.phone")
+    assert len(phones) == 1
+    assert phones[0]["value"] == "+60123456789" and phones[0]["detail"]["telegram_entity"]

@@ -36,8 +36,16 @@ def analyse(item: tuple[int, int, str, Any, str]) -> tuple[int, int, str, list[d
     for f in detect_text(text):
         found.append(_row(f, "text"))
     if entities:
+        # Telegram's own markup confirms what the text detectors saw: one finding per
+        # occurrence, marked as confirmed, rather than two.
+        seen = {(r["kind"], r["value"], r["span_start"], r["span_end"]): r for r in found}
         for f in detect_entities(entities, text):
-            found.append(_row(f, "entity"))
+            same = seen.get((f.kind, f.value, f.span[0], f.span[1]))
+            if same is not None:
+                same["detail"]["telegram_entity"] = True
+                same["score"] = max(same["score"], float(f.score))
+            else:
+                found.append(_row(f, "entity"))
     if "contact_information" in raw_text or "inline_bot_buttons" in raw_text:
         raw = json.loads(raw_text)
         contact = raw.get("contact_information")
@@ -69,7 +77,7 @@ def _row(f: Any, source: str, span: bool = True, extra: dict | None = None) -> d
 
 class TextStage(Stage):
     name = "text"
-    version = 1
+    version = 2
 
     def total(self, conn: Connection, after: int) -> int:
         return int(conn.execute(select(func.count()).where(T.c.id > after)).scalar() or 0)
