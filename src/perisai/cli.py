@@ -276,6 +276,69 @@ def demo(
         fail(exc)
 
 
+hashlist_app = typer.Typer(help="Hash lists from hotlines and platforms.", no_args_is_help=True)
+app.add_typer(hashlist_app, name="hashlist")
+
+
+@hashlist_app.command("import")
+def hashlist_import(
+    case: CaseArg,
+    file: Annotated[Path, typer.Argument(help="The list: txt, csv, VICS JSON, NCMEC XML...")],
+    name: Annotated[str, typer.Option("--name", help="A name for the list.")],
+    category: Annotated[
+        str, typer.Option("--category", help="csam, ncii, voyeur, doxx or benign.")
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", help="auto, txt, csv, vics, ncmec or stopncii.")
+    ] = "auto",
+    threshold: Annotated[
+        int, typer.Option("--threshold", help="PDQ distance that still matches.")
+    ] = 31,
+    as_json: JsonOut = False,
+    key_file: KeyFile = None,
+    db: Db = None,
+    investigator: Who = None,
+) -> None:
+    """Import a hash list; the next `perisai triage` matches every file against it."""
+    from .hashlists import import_list
+
+    try:
+        c = _open(case, key_file, db, create=False, who=investigator)
+        result = import_list(c, file, name, category, fmt, threshold, investigator)
+    except PerisaiError as exc:
+        fail(exc)
+    human = (
+        f"list {result['name']} ({result['category']}): {result['added']} hashes added, "
+        f"{result['duplicates']} duplicates, {result['withdrawn']} withdrawals; "
+        "run `perisai triage` to match"
+    )
+    emit(result, as_json, human)
+
+
+@app.command("victim-hash")
+def victim_hash_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Photos, videos or folders of them.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the JSON file.")],
+) -> None:
+    """On the victim's own device: hash her photos and videos; no pixels leave, no case needed."""
+    from .media import victim_hash
+
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        fail(PerisaiError(f"{missing[0]} does not exist"))
+    document = victim_hash(list(paths))
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, out)
+    items = document["items"]
+    failed = sum(1 for i in items if "error" in i)
+    typer.echo(
+        f"{len(items) - failed} files hashed, {failed} unreadable, written to {out}; "
+        "it holds hashes and file names only, never pictures",
+        err=True,
+    )
+
+
 @app.command()
 def version() -> None:
     """Print the version."""

@@ -21,6 +21,18 @@ def _usage(cmd: Any, name: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: m.group(1).upper(), pieces)
 
 
+def _commands(group: Any, prefix: str) -> list[tuple[str, Any]]:
+    ctx = group.context_class(group, info_name="perisai")
+    out = []
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        if hasattr(cmd, "list_commands"):
+            out += _commands(cmd, f"{prefix}{name} ")
+        else:
+            out.append((f"{prefix}{name}", cmd))
+    return out
+
+
 def render() -> str:
     group: Any = typer.main.get_command(app)
     out = [
@@ -35,9 +47,7 @@ def render() -> str:
         "",
         settings_markdown(),
     ]
-    ctx = group.context_class(group, info_name="perisai")
-    for name in group.list_commands(ctx):
-        cmd = group.get_command(ctx, name)
+    for name, cmd in _commands(group, ""):
         out += [f"## `perisai {name}`", "", (cmd.help or "").strip(), ""]
         out += ["```", f"perisai {name} {_usage(cmd, name)}", "```", ""]
         rows = []

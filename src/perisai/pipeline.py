@@ -16,17 +16,24 @@ from . import settings
 from .case import Case
 from .errors import BadInput
 from .stages.base import Stage, set_watermark, watermark
+from .stages.hashing import HashStage
+from .stages.matching import MatchStage
 from .stages.text import TextStage
 
 Progress = Callable[[str, int, int], None]
 
 
-def all_stages() -> list[Stage]:
-    return [TextStage()]
+def all_stages(case: Case) -> list[Stage]:
+    """In data-flow order: hashes before matching, matching before anything shows pixels."""
+    return [
+        HashStage(case.vault.root, case.keys.purpose("vault")),
+        MatchStage(case),
+        TextStage(),
+    ]
 
 
-def select_stages(only: str | None) -> list[Stage]:
-    stages = all_stages()
+def select_stages(case: Case, only: str | None) -> list[Stage]:
+    stages = all_stages(case)
     if not only:
         return stages
     wanted = [s.strip() for s in only.split(",") if s.strip()]
@@ -59,7 +66,7 @@ def triage(
 ) -> dict[str, Any]:
     n_workers = workers_from(workers)
     summary: dict[str, Any] = {"stages": {}}
-    for stage in select_stages(only):
+    for stage in select_stages(case, only):
         summary["stages"][stage.name] = _run_stage(case, stage, n_workers, progress, who)
     return summary
 

@@ -55,7 +55,8 @@ def verify(case: Case, progress: Callable[[int, int], None] | None = None) -> di
         for export_id in set(logged) - set(exports):
             problems.append(f"export {export_id} named in the custody log is missing")
         problems += _check_messages(conn, checked)
-        problems += _check_blobs(case, conn, checked, progress)
+        quarantined = {ev["body"]["sha256"] for ev in events if ev["action"] == "quarantine"}
+        problems += _check_blobs(case, conn, checked, progress, quarantined)
     return {"ok": not problems, "problems": problems, "checked": checked}
 
 
@@ -72,7 +73,9 @@ def _check_messages(conn: Any, checked: dict[str, int]) -> list[str]:
     return out
 
 
-def _check_blobs(case: Case, conn: Any, checked: dict[str, int], progress: Any) -> list[str]:
+def _check_blobs(
+    case: Case, conn: Any, checked: dict[str, int], progress: Any, quarantined: set[str]
+) -> list[str]:
     rows = conn.execute(select(T_MEDIA.c.sha256, T_MEDIA.c.vault_state)).all()
     out = []
     for n, (sha, state) in enumerate(rows, 1):
@@ -82,8 +85,11 @@ def _check_blobs(case: Case, conn: Any, checked: dict[str, int], progress: Any) 
             except VaultError as exc:
                 out.append(str(exc))
             checked["blobs"] += 1
-        elif case.vault.has(sha):
-            out.append(f"vault blob {sha} should have been removed ({state}) but is present")
+        else:
+            if sha not in quarantined:
+                out.append(f"media {sha} is marked {state} with no quarantine custody event")
+            if case.vault.has(sha):
+                out.append(f"vault blob {sha} should have been removed ({state}) but is present")
         if progress:
             progress(n, len(rows))
     return out

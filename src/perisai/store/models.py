@@ -215,6 +215,48 @@ class StageState(Base):
     updated_utc: Mapped[str] = mapped_column(String(32))
 
 
+class MediaAnalysis(Base):
+    """Perceptual hashes of one stored file, or why it was rejected (bomb, corrupt...)."""
+
+    __tablename__ = "media_analysis"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_id: Mapped[int] = mapped_column(ForeignKey("media_files.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(16))  # hashed | rejected | skipped
+    reason: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str | None] = mapped_column(String(16))  # image | video
+    pdq: Mapped[str | None] = mapped_column(String(64), index=True)
+    pdq_quality: Mapped[int | None] = mapped_column(Integer)
+    dihedral: Mapped[list[Any] | None] = mapped_column(JSON)
+    frames: Mapped[list[Any] | None] = mapped_column(JSON)  # vPDQ: frame, pdq, quality, time
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)  # decode path, sampling, duration
+    stage_version: Mapped[int] = mapped_column(Integer)
+
+
+class HashList(Base):
+    __tablename__ = "hash_lists"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(16))  # csam | ncii | voyeur | doxx | benign
+    format: Mapped[str] = mapped_column(String(16))
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    imported_utc: Mapped[str] = mapped_column(String(32))
+    threshold: Mapped[int] = mapped_column(Integer)  # PDQ distance that still matches
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ListHash(Base):
+    __tablename__ = "list_hashes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("hash_lists.id"), index=True)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(64))
+    quality: Mapped[int | None] = mapped_column(Integer)
+    source_id: Mapped[str | None] = mapped_column(String(200))
+    __table_args__ = (Index("ix_list_hashes_alg_value", "algorithm", "value"),)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -235,3 +277,6 @@ CUSTODY = _table(CustodyEvent)
 FINDINGS = _table(Finding)
 ANNOTATIONS = _table(MessageAnnotation)
 STAGE_STATE = _table(StageState)
+MEDIA_ANALYSIS = _table(MediaAnalysis)
+HASH_LISTS = _table(HashList)
+LIST_HASHES = _table(ListHash)

@@ -1,0 +1,202 @@
+"""Match stage: every hashed file against every imported hash list; quarantine CSAM matches.
+
+Matching is cheap next to hashing, so the stage simply redoes all matching whenever the hashes
+or the lists changed (a signature of both is its watermark). Exact algorithms match in SQL;
+PDQ matches by Hamming distance over all 8 dihedral variants of each image and every sampled
+frame of each video, against each list's threshold.
+
+Report, don't retain: a file that matches a `csam` list loses its bytes from the vault at once
+(a custody event says which, why and by which list); its hashes and message references stay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, func, insert, select, update
+
+from ..store import models as m
+from .base import Stage, delete_findings
+
+MF, MA, LH, HL = m.MEDIA_FILES, m.MEDIA_ANALYSIS, m.LIST_HASHES, m.HASH_LISTS
+OCC, MSG = m.MEDIA_OCCURRENCES, m.MESSAGES
+LOW_QUALITY = 50  # PDQ's own guidance: below this a hash is too weak to trust alone
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def _bits(hexes: list[str]) -> np.ndarray:
+    return np.frombuffer(b"".join(bytes.fromhex(h) for h in hexes), dtype=np.uint8).reshape(-1, 32)
+
+
+def min_distances(queries: list[str], targets: np.ndarray) -> np.ndarray:
+    """For each target hash, the smallest Hamming distance to any of the query hashes."""
+    q = _bits(queries)
+    best = np.full(len(targets), 257, dtype=np.int32)
+    for row in q:
+        d = _POPCOUNT[np.bitwise_xor(targets, row)].sum(axis=1, dtype=np.int32)
+        np.minimum(best, d, out=best)
+    return best
+
+
+class MatchStage(Stage):
+    name = "match"
+    version = 1
+
+    def __init__(self, case: Any) -> None:
+        self.case = case
+
+    def _signature(self, conn: Connection) -> int:
+        parts = [
+            conn.execute(select(func.max(LH.c.id), func.count()).select_from(LH)).one(),
+            conn.execute(select(func.max(MA.c.id), func.count()).select_from(MA)).one(),
+            conn.execute(select(func.max(HL.c.id))).one(),
+        ]
+        digest = hashlib.sha256(repr(parts).encode()).hexdigest()
+        return int(digest[:15], 16)
+
+    def total(self, conn: Connection, after: int) -> int:
+        has_lists = conn.execute(select(func.count()).select_from(HL)).scalar()
+        return 1 if has_lists and self._signature(conn) != after else 0
+
+    def batches(self, conn: Connection, after: int) -> Iterator[tuple[int, list[Any]]]:
+        if self.total(conn, after):
+            yield self._signature(conn), [None]
+
+    def process(self, items: list[Any]) -> Any:
+        return None  # the work needs the database; it happens in store()
+
+    def store(self, conn: Connection, results: Any) -> dict[str, int]:
+        delete_findings(conn, self.name)
+        lists = {r.id: r for r in conn.execute(select(HL))}
+        matches = self._exact(conn) + self._pdq(conn, lists)
+        counts: dict[str, int] = {}
+        quarantine: dict[int, dict[str, Any]] = {}
+        rows = []
+        for media_id, sha, list_id, algorithm, value, distance, note in matches:
+            hl = lists[list_id]
+            detail = {
+                "list": hl.name,
+                "category": hl.category,
+                "algorithm": algorithm,
+                "distance": distance,
+                **note,
+            }
+            score = 1.0 if distance == 0 else round(1 - distance / 64, 3)
+            for message_pk, chat_id in conn.execute(
+                select(OCC.c.message_pk, MSG.c.chat_id)
+                .join(MSG, MSG.c.id == OCC.c.message_pk)
+                .where(OCC.c.media_id == media_id)
+                .order_by(OCC.c.message_pk)
+            ):
+                rows.append(
+                    {
+                        "kind": "media.match",
+                        "value": value,
+                        "chat_id": chat_id,
+                        "message_pk": message_pk,
+                        "source": "media",
+                        "span_start": None,
+                        "span_end": None,
+                        "score": score,
+                        "media_sha256": sha,
+                        "detail": detail,
+                        "stage": self.name,
+                        "stage_version": self.version,
+                    }
+                )
+            counts["media.match"] = counts.get("media.match", 0) + 1
+            if hl.category == "csam":
+                quarantine.setdefault(media_id, {"sha256": sha, "list": hl.name, **detail})
+        if rows:
+            conn.execute(insert(m.FINDINGS), rows)
+        counts["quarantined"] = self._quarantine(conn, quarantine)
+        return counts
+
+    def _exact(self, conn: Connection) -> list[tuple[Any, ...]]:
+        out: list[tuple[Any, ...]] = []
+        for algorithm in ("sha256", "md5", "sha1"):
+            column = getattr(MF.c, algorithm)
+            for media_id, sha, list_id, value in conn.execute(
+                select(MF.c.id, MF.c.sha256, LH.c.list_id, LH.c.value)
+                .join(LH, (LH.c.value == column) & (LH.c.algorithm == algorithm))
+                .order_by(MF.c.id, LH.c.list_id)
+            ):
+                out.append((media_id, sha, list_id, algorithm, value, 0, {}))
+        return out
+
+    def _pdq(self, conn: Connection, lists: dict[int, Any]) -> list[tuple[Any, ...]]:
+        entries = conn.execute(
+            select(LH.c.list_id, LH.c.value, LH.c.quality).where(
+                LH.c.algorithm.in_(("pdq", "vpdq"))
+            )
+        ).all()
+        if not entries:
+            return []
+        targets = _bits([e.value for e in entries])
+        list_ids = np.array([e.list_id for e in entries])
+        thresholds = np.array([lists[e.list_id].threshold for e in entries])
+        out: list[tuple[Any, ...]] = []
+        analysed = conn.execute(
+            select(MA.c.media_id, MF.c.sha256, MA.c.kind, MA.c.pdq, MA.c.pdq_quality)
+            .add_columns(MA.c.dihedral, MA.c.frames)
+            .join(MF, MF.c.id == MA.c.media_id)
+            .where(MA.c.status == "hashed")
+            .order_by(MA.c.media_id)
+        )
+        for media_id, sha, kind, pdq, quality, dihedral, frames in analysed:
+            queries = list(dihedral or [pdq]) if kind == "image" else [f["pdq"] for f in frames]
+            best = min_distances(queries, targets)
+            hit = best <= thresholds
+            for list_id in sorted(set(list_ids[hit].tolist())):
+                mine = hit & (list_ids == list_id)
+                index = int(np.argmin(np.where(mine, best, 999)))
+                note: dict[str, Any] = {}
+                if (quality or 0) < LOW_QUALITY or (entries[index].quality or 100) < LOW_QUALITY:
+                    note["low_quality"] = True  # flagged for a person, not trusted on its own
+                if kind == "video":
+                    per_frame = [min_distances([f["pdq"]], targets[mine]).min() for f in frames]
+                    matched = sum(1 for d in per_frame if d <= thresholds[index])
+                    # The percentage is of the query video's sampled frames.
+                    note["query_frames_matched_pct"] = round(100 * matched / len(frames), 1)
+                out.append(
+                    (
+                        media_id,
+                        sha,
+                        list_id,
+                        "vpdq" if kind == "video" else "pdq",
+                        entries[index].value,
+                        int(best[index]),
+                        note,
+                    )
+                )
+        return out
+
+    def _quarantine(self, conn: Connection, items: dict[int, dict[str, Any]]) -> int:
+        done = 0
+        for media_id, info in items.items():
+            state = conn.execute(select(MF.c.vault_state).where(MF.c.id == media_id)).scalar()
+            if state != "stored":
+                continue
+            conn.execute(update(MF).where(MF.c.id == media_id).values(vault_state="quarantined"))
+            self.case.log(
+                conn,
+                "quarantine",
+                {
+                    "sha256": info["sha256"],
+                    "reason": "matched a csam hash list: report, don't retain",
+                    "list": info["list"],
+                    "algorithm": info["algorithm"],
+                    "distance": info["distance"],
+                },
+            )
+            # The bytes go only after the row and the event are written in this transaction;
+            # if the commit then failed, verify would report the missing blob, never a leak.
+            self.case.vault.remove(info["sha256"])
+            done += 1
+        return done
+
+    def reset(self, conn: Connection) -> None:
+        delete_findings(conn, self.name)

@@ -1,0 +1,123 @@
+"""Hashing and matching: reposts match a list holding the original; CSAM matches leave no bytes."""
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from perisai.case import Case
+from perisai.findings import findings
+from perisai.hashlists import import_list
+from perisai.ingest.telegram_export import ingest
+from perisai.pipeline import triage
+from perisai.stats import stats
+from perisai.store import models as m
+from perisai.synth import synth
+from perisai.verify import verify
+
+from helpers import run_cli
+
+ROBUST = {"match", "match_after_exif_transpose", "match_after_rgb_conversion", "dihedral"}
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth") / "export"
+    synth(out, messages=300, photos=36, seed=5)
+    return out
+
+
+@pytest.fixture
+def case(tmp_path, export):
+    c = Case.open(tmp_path / "case")
+    ingest(c, export)
+    triage(c, workers=1, only="hash")
+    return c
+
+
+def _analysis(case):
+    with case.engine.connect() as conn:
+        return {
+            r.sha256: r
+            for r in conn.execute(
+                select(m.MEDIA_FILES.c.sha256, m.MEDIA_ANALYSIS).join(
+                    m.MEDIA_ANALYSIS, m.MEDIA_ANALYSIS.c.media_id == m.MEDIA_FILES.c.id
+                )
+            )
+        }
+
+
+def test_reposts_match_a_list_of_originals_and_unrelated_do_not(tmp_path, export, case):
+    truth = json.loads((export / "ground_truth.json").read_text())
+    media = [x for x in truth["media"] if x.get("path") and x["kind"] != "video"]
+    derived = [x for x in media if x.get("derived_from")]
+    by_path = {x["path"]: x for x in media}
+    analysis = _analysis(case)
+    some_originals = sorted({x["derived_from"] for x in derived})[:6]
+    lines = [f"pdq {analysis[by_path[p]['sha256']].pdq}" for p in some_originals]
+    (tmp_path / "list.txt").write_text("\n".join(lines) + "\n")
+    import_list(case, tmp_path / "list.txt", "ncii-hotline", "ncii")
+    triage(case, workers=1)
+    matched = {f["media_sha256"] for f in findings(case, "media.match")}
+    for x in derived:
+        if x["derived_from"] in some_originals and x["pdq_expectation"] in ROBUST:
+            assert x["sha256"] in matched, (x["path"], x["transform"])
+    unrelated = [x for x in media if not x.get("derived_from") and x["path"] not in some_originals]
+    assert unrelated and not any(x["sha256"] in matched for x in unrelated)
+    f = findings(case, "media.match")[0]
+    assert f["detail"]["list"] == "ncii-hotline" and f["detail"]["algorithm"] == "pdq"
+    assert f["source"] == "media" and f["message_id"] is not None
+    assert verify(case)["ok"]
+
+
+def test_csam_match_leaves_no_bytes_but_keeps_the_count(tmp_path, export, case):
+    truth = json.loads((export / "ground_truth.json").read_text())
+    victim = next(x for x in truth["media"] if x.get("path") and x["kind"] == "photo")
+    (tmp_path / "csam.txt").write_text(f"sha256 {victim['sha256']}\n")
+    import_list(case, tmp_path / "csam.txt", "hotline-csam", "csam")
+    triage(case, workers=1)
+    assert not case.vault.has(victim["sha256"])
+    assert not list(case.root.rglob(victim["sha256"] + "*"))
+    s = stats(case)
+    assert s["media"]["quarantined"] == 1 and s["findings"]["media.match"] >= 1
+    with case.engine.connect() as conn:
+        state = conn.execute(
+            select(m.MEDIA_FILES.c.vault_state, m.MEDIA_FILES.c.md5).where(
+                m.MEDIA_FILES.c.sha256 == victim["sha256"]
+            )
+        ).one()
+    assert state.vault_state == "quarantined" and state.md5  # hashes stay
+    assert verify(case)["ok"]
+    assert run_cli("verify", str(case.root)).returncode == 0
+
+
+def test_bad_list_inputs(tmp_path, case):
+    from perisai.errors import BadInput
+
+    (tmp_path / "l.txt").write_text("md5 0123456789abcdef0123456789abcdef\n")
+    with pytest.raises(BadInput, match="unknown category"):
+        import_list(case, tmp_path / "l.txt", "x", "porn")
+    with pytest.raises(BadInput, match="does not exist"):
+        import_list(case, tmp_path / "nope.txt", "x", "ncii")
+    (tmp_path / "bad.txt").write_text("md5 0123456789abcdef0123456789abcdef\nnot a hash\n")
+    before = stats(case)
+    with pytest.raises(BadInput, match="bad.txt"):
+        import_list(case, tmp_path / "bad.txt", "x", "ncii")
+    assert stats(case) == before
+
+
+def test_withdrawals_remove_hashes_by_value_and_by_id(tmp_path, case):
+    from sqlalchemy import func
+
+    h1, h2 = "a" * 32, "b" * 32
+    (tmp_path / "first.csv").write_text(f"id,md5\nx1,{h1}\nx2,{h2}\n")
+    import_list(case, tmp_path / "first.csv", "stopncii", "ncii")
+    (tmp_path / "w.json").write_text(
+        '[{"hash": "' + h1 + '", "hashType": "md5", "status": "withdrawn"},'
+        ' {"action": "withdraw", "caseId": "x2"}]'
+    )
+    result = import_list(case, tmp_path / "w.json", "stopncii", "ncii")
+    assert result["withdrawn"] == 2 and result["format"] == "stopncii"
+    with case.engine.connect() as conn:
+        left = conn.execute(select(func.count()).select_from(m.LIST_HASHES)).scalar()
+    assert left == 0

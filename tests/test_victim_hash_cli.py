@@ -1,0 +1,30 @@
+"""`perisai victim-hash` from the command line: hashes only, file names only, no case."""
+
+import json
+
+from PIL import Image
+
+from helpers import run_cli
+
+
+def test_victim_hash_writes_names_and_hashes_only(tmp_path):
+    private = tmp_path / "Aisyah private folder"
+    private.mkdir()
+    Image.linear_gradient("L").convert("RGB").resize((640, 480)).save(private / "IMG_0012.jpg")
+    (private / "notes.txt").write_text("not an image")
+    out = tmp_path / "hashes.json"
+    r = run_cli(
+        "victim-hash", str(private / "IMG_0012.jpg"), str(private / "notes.txt"), "-o", str(out)
+    )
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(out.read_text())
+    assert doc["format"] == "perisai-victim-hashes" and doc["version"] == 1
+    item = next(i for i in doc["items"] if i["name"] == "IMG_0012.jpg")
+    assert len(item["pdq"]) == 64 and len(item["pdq_dihedral"]) == 8
+    assert item["pdq_dihedral"][0] == item["pdq"]
+    assert "Aisyah" not in out.read_text()
+
+
+def test_victim_hash_missing_file_is_exit_2(tmp_path):
+    r = run_cli("victim-hash", str(tmp_path / "nope.jpg"), "-o", str(tmp_path / "o.json"))
+    assert r.returncode == 2 and "does not exist" in r.stderr
