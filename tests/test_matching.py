@@ -121,3 +121,26 @@ def test_withdrawals_remove_hashes_by_value_and_by_id(tmp_path, case):
     with case.engine.connect() as conn:
         left = conn.execute(select(func.count()).select_from(m.LIST_HASHES)).scalar()
     assert left == 0
+
+
+def test_near_duplicates_share_a_cluster_and_unrelated_do_not(export, case):
+    triage(case, workers=1, only="group")
+    truth = json.loads((export / "ground_truth.json").read_text())
+    media = {x["path"]: x for x in truth["media"] if x.get("path") and x["kind"] == "photo"}
+    with case.engine.connect() as conn:
+        cluster_of = dict(
+            conn.execute(
+                select(m.MEDIA_FILES.c.sha256, m.CLUSTER_MEMBERS.c.cluster_id).join(
+                    m.CLUSTER_MEMBERS, m.CLUSTER_MEMBERS.c.media_id == m.MEDIA_FILES.c.id
+                )
+            ).all()
+        )
+    checked = 0
+    for x in media.values():
+        original = media.get(x.get("derived_from") or "")
+        if original and x["pdq_expectation"] in ROBUST and x["sha256"] in cluster_of:
+            assert cluster_of[x["sha256"]] == cluster_of[original["sha256"]], x["transform"]
+            checked += 1
+    assert checked >= 5
+    originals = [x for x in media.values() if not x.get("derived_from")]
+    assert len({cluster_of[x["sha256"]] for x in originals}) == len(originals)

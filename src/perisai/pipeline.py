@@ -16,6 +16,7 @@ from . import settings
 from .case import Case
 from .errors import BadInput
 from .stages.base import Stage, set_watermark, watermark
+from .stages.grouping import GroupStage
 from .stages.hashing import HashStage
 from .stages.matching import MatchStage
 from .stages.text import TextStage
@@ -27,6 +28,7 @@ def all_stages(case: Case) -> list[Stage]:
     """In data-flow order: hashes before matching, matching before anything shows pixels."""
     return [
         HashStage(case.vault.root, case.keys.purpose("vault")),
+        GroupStage(),
         MatchStage(case),
         TextStage(),
     ]

@@ -257,6 +257,16 @@ class ListHash(Base):
     __table_args__ = (Index("ix_list_hashes_alg_value", "algorithm", "value"),)
 
 
+class ClusterMember(Base):
+    """Near-duplicate clusters: a decision on the representative applies to every member."""
+
+    __tablename__ = "cluster_members"
+    media_id: Mapped[int] = mapped_column(ForeignKey("media_files.id"), primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(Integer, index=True)  # the representative's media id
+    distance: Mapped[int] = mapped_column(Integer)  # PDQ bits to the representative
+    stage_version: Mapped[int] = mapped_column(Integer)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -280,3 +290,4 @@ STAGE_STATE = _table(StageState)
 MEDIA_ANALYSIS = _table(MediaAnalysis)
 HASH_LISTS = _table(HashList)
 LIST_HASHES = _table(ListHash)
+CLUSTER_MEMBERS = _table(ClusterMember)

@@ -1,0 +1,130 @@
+"""Group stage: near-duplicate images and videos in clusters with one representative.
+
+Exact duplicates are already one row (the vault is content-addressed). Near-duplicates are
+pairs within the PDQ threshold, either way round and over all 8 dihedral variants, joined
+transitively (union-find). Hashes below PDQ quality 50 are left as singletons: featureless
+pictures collide, and a wrong merge would hide a file from review. The representative is the
+member with the best hash quality (then the first stored). Like matching, grouping is redone
+whenever the set of hashes changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, delete, func, insert, select
+
+from ..store import models as m
+from .base import Stage
+from .matching import _POPCOUNT, LOW_QUALITY, _bits
+
+MA = m.MEDIA_ANALYSIS
+THRESHOLD = 31
+CHUNK = 512
+
+
+def near_pairs(canonical: list[str], variants: list[list[str]], threshold: int) -> list[tuple]:
+    """(i, j, distance) for i < j whose hashes lie within threshold under any variant of i."""
+    targets = _bits(canonical)
+    pairs = []
+    for i, forms in enumerate(variants):
+        best = np.full(len(canonical), 257, dtype=np.int32)
+        for row in _bits(forms):
+            d = _POPCOUNT[np.bitwise_xor(targets, row)].sum(axis=1, dtype=np.int32)
+            np.minimum(best, d, out=best)
+        for j in np.nonzero(best <= threshold)[0].tolist():
+            if j > i:
+                pairs.append((i, j, int(best[j])))
+    return pairs
+
+
+def clusters(n: int, pairs: list[tuple]) -> list[int]:
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i, j, _ in pairs:
+        a, b = find(i), find(j)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    return [find(i) for i in range(n)]
+
+
+class GroupStage(Stage):
+    name = "group"
+    version = 1
+
+    def _signature(self, conn: Connection) -> int:
+        parts = conn.execute(select(func.max(MA.c.id), func.count()).select_from(MA)).one()
+        return int(hashlib.sha256(repr(tuple(parts)).encode()).hexdigest()[:15], 16)
+
+    def total(self, conn: Connection, after: int) -> int:
+        return 1 if self._signature(conn) != after else 0
+
+    def batches(self, conn: Connection, after: int) -> Iterator[tuple[int, list[Any]]]:
+        if self.total(conn, after):
+            yield self._signature(conn), [None]
+
+    def process(self, items: list[Any]) -> Any:
+        return None
+
+    def store(self, conn: Connection, results: Any) -> dict[str, int]:
+        conn.execute(delete(m.CLUSTER_MEMBERS))
+        rows = conn.execute(
+            select(MA.c.media_id, MA.c.kind, MA.c.pdq, MA.c.pdq_quality, MA.c.dihedral)
+            .where(MA.c.status == "hashed")
+            .order_by(MA.c.media_id)
+        ).all()
+        strong = [r for r in rows if (r.pdq_quality or 0) >= LOW_QUALITY]
+        weak = [r for r in rows if (r.pdq_quality or 0) < LOW_QUALITY]
+        pairs = (
+            near_pairs(
+                [r.pdq for r in strong],
+                [list(r.dihedral or [r.pdq]) for r in strong],
+                THRESHOLD,
+            )
+            if strong
+            else []
+        )
+        roots = clusters(len(strong), pairs)
+        groups: dict[int, list[int]] = {}
+        for i, root in enumerate(roots):
+            groups.setdefault(root, []).append(i)
+        out = []
+        for members in groups.values():
+            rep = max(members, key=lambda i: (strong[i].pdq_quality or 0, -strong[i].media_id))
+            rep_forms = _bits(list(strong[rep].dihedral or [strong[rep].pdq]))
+            for i in members:
+                target = _bits([strong[i].pdq])[0]
+                distance = int(_POPCOUNT[np.bitwise_xor(rep_forms, target)].sum(axis=1).min())
+                out.append(
+                    {
+                        "media_id": strong[i].media_id,
+                        "cluster_id": strong[rep].media_id,
+                        "distance": distance,
+                        "stage_version": self.version,
+                    }
+                )
+        for r in weak:
+            out.append(
+                {
+                    "media_id": r.media_id,
+                    "cluster_id": r.media_id,
+                    "distance": 0,
+                    "stage_version": self.version,
+                }
+            )
+        if out:
+            conn.execute(insert(m.CLUSTER_MEMBERS), out)
+        multi = sum(1 for g in groups.values() if len(g) > 1)
+        return {"clusters": len(groups) + len(weak), "clusters_with_duplicates": multi}
+
+    def reset(self, conn: Connection) -> None:
+        conn.execute(delete(m.CLUSTER_MEMBERS))
