@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from perisai.case import Case
 from perisai.findings import findings
@@ -144,3 +144,32 @@ def test_near_duplicates_share_a_cluster_and_unrelated_do_not(export, case):
     assert checked >= 5
     originals = [x for x in media.values() if not x.get("derived_from")]
     assert len({cluster_of[x["sha256"]] for x in originals}) == len(originals)
+
+
+def test_previews_are_small_grey_and_blurred_and_gone_after_quarantine(tmp_path, export, case):
+    import io
+
+    from PIL import Image
+
+    triage(case, workers=1)
+    with case.engine.connect() as conn:
+        previews = conn.execute(
+            select(m.PREVIEWS.c.media_id, m.PREVIEWS.c.sha256, m.MEDIA_FILES.c.sha256).join(
+                m.MEDIA_FILES, m.MEDIA_FILES.c.id == m.PREVIEWS.c.media_id
+            )
+        ).all()
+        reps = conn.execute(
+            select(func.count()).where(
+                m.CLUSTER_MEMBERS.c.media_id == m.CLUSTER_MEMBERS.c.cluster_id
+            )
+        ).scalar()
+    assert previews and len(previews) <= reps  # one per cluster at most
+    with Image.open(io.BytesIO(case.vault.read(previews[0][1]))) as im:
+        assert im.mode == "L" and max(im.size) <= 256
+        assert max(im.getextrema()) - min(im.getextrema()) < 200  # blurred: no hard edges
+    _, preview_sha, media_sha = previews[0]
+    (tmp_path / "late.txt").write_text(f"sha256 {media_sha}\n")
+    import_list(case, tmp_path / "late.txt", "late-csam", "csam")
+    triage(case, workers=1)
+    assert not case.vault.has(media_sha) and not case.vault.has(preview_sha)
+    assert verify(case)["ok"]

@@ -19,6 +19,7 @@ from .stages.base import Stage, set_watermark, watermark
 from .stages.grouping import GroupStage
 from .stages.hashing import HashStage
 from .stages.matching import MatchStage
+from .stages.previews import PreviewStage
 from .stages.text import TextStage
 
 Progress = Callable[[str, int, int], None]
@@ -30,6 +31,7 @@ def all_stages(case: Case) -> list[Stage]:
         HashStage(case.vault.root, case.keys.purpose("vault")),
         GroupStage(),
         MatchStage(case),
+        PreviewStage(case.vault.root, case.keys.purpose("vault")),
         TextStage(),
     ]
 

@@ -57,6 +57,11 @@ def verify(case: Case, progress: Callable[[int, int], None] | None = None) -> di
         problems += _check_messages(conn, checked)
         quarantined = {ev["body"]["sha256"] for ev in events if ev["action"] == "quarantine"}
         problems += _check_blobs(case, conn, checked, progress, quarantined)
+        for (sha,) in conn.execute(select(m.PREVIEWS.c.sha256)):
+            try:
+                case.vault.check(sha)
+            except VaultError as exc:
+                problems.append(f"preview: {exc}")
     return {"ok": not problems, "problems": problems, "checked": checked}
 
 

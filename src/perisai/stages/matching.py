@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from ..store import models as m
 from .base import Stage, delete_findings
@@ -195,6 +195,11 @@ class MatchStage(Stage):
             # The bytes go only after the row and the event are written in this transaction;
             # if the commit then failed, verify would report the missing blob, never a leak.
             self.case.vault.remove(info["sha256"])
+            for (preview,) in conn.execute(
+                select(m.PREVIEWS.c.sha256).where(m.PREVIEWS.c.media_id == media_id)
+            ):
+                self.case.vault.remove(preview)
+            conn.execute(delete(m.PREVIEWS).where(m.PREVIEWS.c.media_id == media_id))
             done += 1
         return done
 

@@ -267,6 +267,18 @@ class ClusterMember(Base):
     stage_version: Mapped[int] = mapped_column(Integer)
 
 
+class Preview(Base):
+    """The only pixels Perisai ever makes: a small, greyscale, heavily blurred thumbnail."""
+
+    __tablename__ = "previews"
+    media_id: Mapped[int] = mapped_column(ForeignKey("media_files.id"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))  # the preview's own vault blob
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    blur_radius: Mapped[int] = mapped_column(Integer)
+    stage_version: Mapped[int] = mapped_column(Integer)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -291,3 +303,4 @@ MEDIA_ANALYSIS = _table(MediaAnalysis)
 HASH_LISTS = _table(HashList)
 LIST_HASHES = _table(ListHash)
 CLUSTER_MEMBERS = _table(ClusterMember)
+PREVIEWS = _table(Preview)
