@@ -173,3 +173,17 @@ def test_previews_are_small_grey_and_blurred_and_gone_after_quarantine(tmp_path,
     triage(case, workers=1)
     assert not case.vault.has(media_sha) and not case.vault.has(preview_sha)
     assert verify(case)["ok"]
+
+
+def test_cluster_members_know_where_they_were_first_posted(case):
+    triage(case, workers=1, only="group")
+    with case.engine.connect() as conn:
+        rows = conn.execute(select(m.CLUSTER_MEMBERS)).mappings().all()
+        first = rows[0]
+        posted = conn.execute(
+            select(func.min(m.MESSAGES.c.date_utc))
+            .join(m.MEDIA_OCCURRENCES, m.MEDIA_OCCURRENCES.c.message_pk == m.MESSAGES.c.id)
+            .where(m.MEDIA_OCCURRENCES.c.media_id == first["media_id"])
+        ).scalar()
+    assert all(r["postings"] >= 1 and r["first_message_pk"] for r in rows)
+    assert first["first_posted_utc"] == posted

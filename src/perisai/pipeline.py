@@ -19,6 +19,7 @@ from .stages.base import Stage, set_watermark, watermark
 from .stages.grouping import GroupStage
 from .stages.hashing import HashStage
 from .stages.matching import MatchStage
+from .stages.nudity import NudityStage
 from .stages.previews import PreviewStage
 from .stages.text import TextStage
 
@@ -31,6 +32,7 @@ def all_stages(case: Case) -> list[Stage]:
         HashStage(case.vault.root, case.keys.purpose("vault")),
         GroupStage(),
         MatchStage(case),
+        NudityStage(case.vault.root, case.keys.purpose("vault")),
         PreviewStage(case.vault.root, case.keys.purpose("vault")),
         TextStage(),
     ]

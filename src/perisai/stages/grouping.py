@@ -57,9 +57,28 @@ def clusters(n: int, pairs: list[tuple]) -> list[int]:
     return [find(i) for i in range(n)]
 
 
+def first_postings(conn: Connection) -> dict[int, tuple[int, Any, int]]:
+    """For each file: the earliest message posting it (any chat), when, and how many did."""
+    occ, msg = m.MEDIA_OCCURRENCES, m.MESSAGES
+    out: dict[int, tuple[int, Any, int]] = {}
+    rows = conn.execute(
+        select(occ.c.media_id, msg.c.id, msg.c.date_utc)
+        .join(msg, msg.c.id == occ.c.message_pk)
+        .where(occ.c.media_id.is_not(None))
+        .order_by(occ.c.media_id, msg.c.date_utc.is_(None), msg.c.date_utc, msg.c.id)
+    )
+    for media_id, message_pk, when in rows:
+        if media_id in out:
+            first = out[media_id]
+            out[media_id] = (first[0], first[1], first[2] + 1)
+        else:
+            out[media_id] = (message_pk, when, 1)
+    return out
+
+
 class GroupStage(Stage):
     name = "group"
-    version = 1
+    version = 2
 
     def _signature(self, conn: Connection) -> int:
         parts = conn.execute(select(func.max(MA.c.id), func.count()).select_from(MA)).one()
@@ -120,6 +139,11 @@ class GroupStage(Stage):
                     "distance": 0,
                     "stage_version": self.version,
                 }
+            )
+        firsts = first_postings(conn)
+        for row in out:
+            row["first_message_pk"], row["first_posted_utc"], row["postings"] = firsts.get(
+                row["media_id"], (None, None, 0)
             )
         if out:
             conn.execute(insert(m.CLUSTER_MEMBERS), out)

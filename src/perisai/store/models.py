@@ -264,6 +264,9 @@ class ClusterMember(Base):
     media_id: Mapped[int] = mapped_column(ForeignKey("media_files.id"), primary_key=True)
     cluster_id: Mapped[int] = mapped_column(Integer, index=True)  # the representative's media id
     distance: Mapped[int] = mapped_column(Integer)  # PDQ bits to the representative
+    first_message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    first_posted_utc: Mapped[datetime | None] = mapped_column(DateTime)
+    postings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     stage_version: Mapped[int] = mapped_column(Integer)
 
 
