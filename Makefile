@@ -4,7 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit docs clean bench
+.PHONY: demo test lint typecheck unit docs clean bench system-packages
+
+# Debian packages for OCR (Tesseract with English and Malay); installed when we may (root).
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-msa fonts-dejavu-core
+
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "note: OCR needs$$missing (sudo apt-get install$$missing); its tests will skip"; fi; \
+	fi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,10 +22,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: system-packages $(STAMP)
 	$(BIN)/perisai demo --out demo-case
 
-test: $(STAMP) lint typecheck unit
+test: system-packages $(STAMP) lint typecheck unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -20,6 +20,7 @@ from .stages.grouping import GroupStage
 from .stages.hashing import HashStage
 from .stages.matching import MatchStage
 from .stages.nudity import NudityStage
+from .stages.ocr import OcrStage
 from .stages.previews import PreviewStage
 from .stages.text import TextStage
 
@@ -34,6 +35,7 @@ def all_stages(case: Case) -> list[Stage]:
         MatchStage(case),
         NudityStage(case.vault.root, case.keys.purpose("vault")),
         PreviewStage(case.vault.root, case.keys.purpose("vault")),
+        OcrStage(case.vault.root, case.keys.purpose("vault")),
         TextStage(),
     ]
 
