@@ -148,3 +148,25 @@ def test_telegram_entity_confirms_rather_than_duplicates(tmp_path):
     phones = findings(case, "pii.phone")
     assert len(phones) == 1
     assert phones[0]["value"] == "+60123456789" and phones[0]["detail"]["telegram_entity"]
+
+
+def test_shared_contacts_and_locations_become_findings(tmp_path):
+    case = Case.open(tmp_path / "case")
+    contact = {"first_name": "Siti", "last_name": "", "phone_number": "+60 13-456 7890"}
+    where = {"latitude": 3.139003, "longitude": 101.686855}
+    ingest(
+        case,
+        write_export(
+            tmp_path / "e",
+            [
+                msg(1, text="", contact_information=contact),
+                msg(2, text="", location_information=where),
+                msg(3, text="", location_information={"latitude": "nonsense"}),
+            ],
+        ),
+    )
+    triage(case, workers=1)
+    found = {(f["kind"], f["value"], f["message_id"]) for f in findings(case)}
+    assert ("pii.phone", "+60134567890", 1) in found
+    assert ("pii.location", "3.139003,101.686855", 2) in found
+    assert not any(f[2] == 3 for f in found)

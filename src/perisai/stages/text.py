@@ -30,6 +30,14 @@ def _links_in_buttons(raw: dict[str, Any]) -> str:
     return "\n".join(urls)
 
 
+def _is_coordinate(where: dict[str, Any]) -> bool:
+    try:
+        lat, lon = float(where["latitude"]), float(where["longitude"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return -90 <= lat <= 90 and -180 <= lon <= 180
+
+
 def analyse(item: tuple[int, int, str, Any, str]) -> tuple[int, int, str, list[dict]]:
     pk, chat, text, entities, raw_text = item
     found: list[dict[str, Any]] = []
@@ -46,8 +54,26 @@ def analyse(item: tuple[int, int, str, Any, str]) -> tuple[int, int, str, list[d
                 same["score"] = max(same["score"], float(f.score))
             else:
                 found.append(_row(f, "entity"))
-    if "contact_information" in raw_text or "inline_bot_buttons" in raw_text:
+    if (
+        "contact_information" in raw_text
+        or "inline_bot_buttons" in raw_text
+        or "location_information" in raw_text
+    ):
         raw = json.loads(raw_text)
+        where = raw.get("location_information")
+        if isinstance(where, dict) and _is_coordinate(where):
+            lat, lon = float(where["latitude"]), float(where["longitude"])
+            found.append(
+                {
+                    "kind": "pii.location",
+                    "value": f"{lat:.6f},{lon:.6f}",
+                    "source": "entity",
+                    "span_start": None,
+                    "span_end": None,
+                    "score": 0.9,
+                    "detail": {"from": "location_information"},
+                }
+            )
         contact = raw.get("contact_information")
         if isinstance(contact, dict):
             for f in detect_contact(contact):
@@ -77,7 +103,7 @@ def _row(f: Any, source: str, span: bool = True, extra: dict | None = None) -> d
 
 class TextStage(Stage):
     name = "text"
-    version = 2
+    version = 3
 
     def total(self, conn: Connection, after: int) -> int:
         return int(conn.execute(select(func.count()).where(T.c.id > after)).scalar() or 0)
