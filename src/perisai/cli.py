@@ -353,6 +353,15 @@ def main() -> NoReturn:
     except KeyboardInterrupt:
         typer.echo("perisai: interrupted; nothing half-written was kept", err=True)
         sys.exit(130)
+    except Exception as exc:  # a bug, not bad input: one line, exit 3, traceback on request
+        if os.environ.get("PERISAI_DEBUG"):
+            raise
+        typer.echo(
+            f"perisai: internal error: {type(exc).__name__}: {exc} "
+            "(set PERISAI_DEBUG=1 for the traceback, and please report it)",
+            err=True,
+        )
+        sys.exit(3)
     sys.exit(0)
 
 
