@@ -16,6 +16,7 @@ from . import settings
 from .case import Case
 from .errors import BadInput
 from .stages.base import Stage, set_watermark, watermark
+from .stages.dox import DoxStage
 from .stages.grouping import GroupStage
 from .stages.hashing import HashStage
 from .stages.matching import MatchStage
@@ -37,6 +38,7 @@ def all_stages(case: Case) -> list[Stage]:
         PreviewStage(case.vault.root, case.keys.purpose("vault")),
         OcrStage(case.vault.root, case.keys.purpose("vault")),
         TextStage(),
+        DoxStage(),
     ]
 
 

@@ -82,6 +82,7 @@ def stats(case: Case) -> dict[str, Any]:
                 )
             },
             "exports": count(select(func.count()).select_from(m.EXPORTS)),
+            "doxes": count(select(func.count()).where(m.DOXES.c.score >= 0.6)),
             "edited_versions": count(select(func.count()).where(T_MSG.c.version > 1)),
             "deleted_since": count(select(func.count()).select_from(m.ABSENCES)),
         }

@@ -282,6 +282,22 @@ class Preview(Base):
     stage_version: Mapped[int] = mapped_column(Integer)
 
 
+class DoxRecord(Base):
+    """A message, or a short window of one sender's messages, that exposes a person."""
+
+    __tablename__ = "doxes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id"), index=True)
+    first_message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    message_pks: Mapped[list[Any]] = mapped_column(JSON)
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id"))
+    score: Mapped[float]
+    identifiers: Mapped[list[Any]] = mapped_column(JSON)  # [[kind, value], ...]
+    cues: Mapped[list[Any]] = mapped_column(JSON)
+    linked_media: Mapped[list[Any]] = mapped_column(JSON)  # sha256 of photos linked to it
+    stage_version: Mapped[int] = mapped_column(Integer)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -307,3 +323,4 @@ HASH_LISTS = _table(HashList)
 LIST_HASHES = _table(ListHash)
 CLUSTER_MEMBERS = _table(ClusterMember)
 PREVIEWS = _table(Preview)
+DOXES = _table(DoxRecord)

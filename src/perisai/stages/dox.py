@@ -1,0 +1,117 @@
+"""Dox stage: score messages (or one sender's short runs of messages) that expose a person.
+
+Reads what the text and OCR stages found, per chat in time order, and links the photos the
+same sender posted around a dox or in its reply chain. Like matching, it is redone whenever
+the findings change. Doxes feed the at-risk register and the caseworkers' dossiers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select
+
+from ..detect import Finding
+from ..detect.dox import DoxMessage, score_messages
+from ..stats import _latest
+from ..store import models as m
+from .base import Stage
+
+F, MSG, OCC, MF = m.FINDINGS, m.MESSAGES, m.MEDIA_OCCURRENCES, m.MEDIA_FILES
+KEEP_FROM = 0.4  # REVIEW_THRESHOLD: below it a caseworker would only see noise
+
+
+class DoxStage(Stage):
+    name = "dox"
+    version = 1
+
+    def _signature(self, conn: Connection) -> int:
+        parts = conn.execute(
+            select(func.max(F.c.id), func.count()).where(F.c.stage.in_(("text", "ocr")))
+        ).one()
+        return int(hashlib.sha256(repr(tuple(parts)).encode()).hexdigest()[:15], 16)
+
+    def total(self, conn: Connection, after: int) -> int:
+        return 1 if self._signature(conn) != after else 0
+
+    def batches(self, conn: Connection, after: int) -> Iterator[tuple[int, list[Any]]]:
+        if self.total(conn, after):
+            yield self._signature(conn), [None]
+
+    def process(self, items: list[Any]) -> Any:
+        return None
+
+    def store(self, conn: Connection, results: Any) -> dict[str, int]:
+        conn.execute(delete(m.DOXES))
+        by_message: dict[int, list[Finding]] = {}
+        for row in conn.execute(
+            select(F.c.message_pk, F.c.kind, F.c.value, F.c.span_start, F.c.span_end)
+            .add_columns(F.c.score, F.c.detail)
+            .where(F.c.stage.in_(("text", "ocr")), F.c.message_pk.is_not(None))
+        ):
+            span = (row.span_start or 0, row.span_end or 0)
+            by_message.setdefault(row.message_pk, []).append(
+                Finding(row.kind, row.value, span, row.score, row.detail or {})
+            )
+        media: dict[int, list[str]] = {}
+        for message_pk, sha in conn.execute(
+            select(OCC.c.message_pk, MF.c.sha256).join(MF, MF.c.id == OCC.c.media_id)
+        ):
+            media.setdefault(message_pk, []).append(sha)
+        latest = _latest()
+        rows = conn.execute(
+            select(MSG.c.id, MSG.c.chat_id, MSG.c.message_id, MSG.c.sender_id, MSG.c.date_utc)
+            .add_columns(MSG.c.reply_to, MSG.c.text)
+            .where(MSG.c.id.in_(select(latest.c.id)))
+            .where(
+                MSG.c.id.in_(select(F.c.message_pk).where(F.c.stage.in_(("text", "ocr"))))
+                | MSG.c.id.in_(select(OCC.c.message_pk).where(OCC.c.media_id.is_not(None)))
+            )
+            .order_by(MSG.c.chat_id, MSG.c.date_utc, MSG.c.message_id)
+        ).all()
+        chats: dict[int, list[Any]] = {}
+        for r in rows:
+            chats.setdefault(r.chat_id, []).append(r)
+        out, kept = [], 0
+        for chat_id, items in chats.items():
+            pk_of = {r.message_id: r.id for r in items}
+            messages = [
+                DoxMessage(
+                    message_pk=r.id,
+                    sender=r.sender_id,
+                    when=r.date_utc.replace(tzinfo=UTC).timestamp() if r.date_utc else None,
+                    reply_to_pk=pk_of.get(r.reply_to) if r.reply_to else None,
+                    text=r.text,
+                    findings=by_message.get(r.id, []),
+                    media=media.get(r.id, []),
+                )
+                for r in items
+            ]
+            senders = {x.message_pk: x.sender for x in messages}
+            for dox in score_messages(messages):
+                if dox.score < KEEP_FROM:
+                    continue
+                kept += 1
+                sender = senders.get(dox.message_pks[0])
+                out.append(
+                    {
+                        "chat_id": chat_id,
+                        "first_message_pk": dox.message_pks[0],
+                        "message_pks": list(dox.message_pks),
+                        "sender_id": sender,
+                        "score": float(dox.score),
+                        "identifiers": [list(i) for i in dox.identifiers],
+                        "cues": list(dox.cues),
+                        "linked_media": list(dox.linked_media),
+                        "stage_version": self.version,
+                    }
+                )
+        if out:
+            conn.execute(insert(m.DOXES), out)
+        return {"doxes": kept}
+
+    def reset(self, conn: Connection) -> None:
+        conn.execute(delete(m.DOXES))
