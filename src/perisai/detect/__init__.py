@@ -51,7 +51,7 @@ def detect_text(text: str) -> list[Finding]:
     if "@" in text or "at" in words:
         out += detect_emails(text)
     if "@" in text or "/" in text or not words.isdisjoint(PLATFORM_KEYS):
-        out += detect_handles(text)
+        out += detect_handles(text, words)
     if "/" in text:
         out += detect_links(text)
     # A phone inside a wa.me link or a profile URL is still one finding each; a number that a

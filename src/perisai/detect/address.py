@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from perisai.detect.finding import Finding, clamp, near
+from perisai.detect.finding import Finding, Lowered, clamp, near, plain
 
 # fmt: off
 STATES = (
@@ -34,6 +34,7 @@ _POSTCODE = re.compile(r"(?<!\d)\d{5}\s+[A-Z][A-Za-z]+(?:[ -][A-Z][A-Za-z]+){0,2
 _STATE = re.compile(rf"(?:{STATES})\b")
 # A lead-in before the first part of a casual address: "dok ", "rumah dia ", "Alamat: ".
 _LEAD = re.compile(rf"\b(?:{HOUSE}|{STREET}|{AREA})(?=[\s\d])", re.IGNORECASE)
+_LEAD_FAST = Lowered(_LEAD)
 LABEL = re.compile(r"(alamat|address|addr|umah|rumah|dok|duduk|tinggal|stay)\b", re.IGNORECASE)
 
 
@@ -111,18 +112,40 @@ FIRST_WORDS = frozenset(
 )
 
 
+def _words_of(group: str) -> list[str]:
+    """ "(?:No\\.?|Lot|...)" -> ["no", "lot", ...]: the letters each alternative starts with."""
+    return [alt.replace("\\.?", "").lower() for alt in group[3:-1].split("|")]
+
+
+_PARTS = (("house", _HOUSE, HOUSE), ("street", _STREET, STREET), ("area", _AREA, AREA))
+_ALL_PARTS = tuple((kind, rx) for kind, rx, _ in _PARTS)
+# A part's regex starts with one of its words, so it can only match a segment whose first
+# letters begin with one: "Jalan ..." is tried as a street only, not as a house or an area.
+_PARTS_BY_FIRST = {
+    w: tuple(
+        (kind, rx) for kind, rx, group in _PARTS if any(w.startswith(a) for a in _words_of(group))
+    )
+    for w in FIRST_WORDS
+}
+
+
 def _classify(seg: str) -> tuple[str, int] | None:
     """(kind of part, how many characters of it belong to the address) or None."""
     s = seg
+    parts = _ALL_PARTS
     if not s[:1].isdigit():
         first = _FIRST.match(s)
-        if first is None or first.group(0).lower() not in FIRST_WORDS:
+        if first is None:
             return None
+        parts_for = _PARTS_BY_FIRST.get(first.group(0).lower())
+        if parts_for is None:
+            return None
+        parts = parts_for
     for kind, rx in (("postcode", _POSTCODE), ("state", _STATE)):
         m = rx.match(s)
         if m:
             return kind, m.end()
-    for kind, rx in (("house", _HOUSE), ("street", _STREET), ("area", _AREA)):
+    for kind, rx in parts:
         if rx.match(s):
             return kind, len(s.rstrip())
     return None
@@ -181,6 +204,7 @@ def detect_addresses(text: str, words: frozenset[str] | set[str] | None = None) 
             out.append(Finding("pii.address", value, (start, end), clamp(score), detail))
         run.clear()
 
+    low = text.lower() if plain(text) else None
     for m in _SEGMENT.finditer(text):
         seg_start = m.start()
         seg = m.group(0)
@@ -189,10 +213,11 @@ def detect_addresses(text: str, words: frozenset[str] | set[str] | None = None) 
         got = _classify(stripped)
         if got is None and not run:
             # Only the first part may have a lead-in ("Alamat: No. 5", "rumah dia Jalan ...").
-            lead = _LEAD.search(stripped)
+            # (Searched in place: the text just before a segment is a separator or a space.)
+            lead = _LEAD_FAST.search(text, low, seg_start, m.end())
             if lead:
-                seg_start += lead.start()
-                stripped = stripped[lead.start() :]
+                stripped = stripped[lead.start() - seg_start :]
+                seg_start = lead.start()
                 got = _classify(stripped)
         if got is None:
             flush()

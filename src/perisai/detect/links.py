@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs
 
-from perisai.detect.finding import Finding
+from perisai.detect.finding import Finding, ascii_twin, plain
 
 TME = re.compile(
     r"(?<![\w.])(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/"
@@ -64,7 +64,7 @@ def link_finding(path: str, span: tuple[int, int], raw: str) -> Finding | None:
 def detect_links(text: str) -> list[Finding]:
     out: list[Finding] = []
     if ".me/" in text or ".dog/" in text or "T.ME/" in text:
-        for m in TME.finditer(text):
+        for m in (ascii_twin(TME) if plain(text) else TME).finditer(text):
             found = link_finding(m.group(1), m.span(), m.group(0))
             if found is not None:
                 out.append(found)

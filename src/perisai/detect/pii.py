@@ -7,8 +7,9 @@ ordinary chatter costs one or two `in` tests, then runs compiled regexes.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
-from perisai.detect.finding import Finding, near
+from perisai.detect.finding import Finding, ascii_twin, near, plain
 
 EMAIL = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9][\w.+%-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
@@ -95,13 +96,14 @@ PLATE = re.compile(r"\b([A-HJ-NP-Z][A-Z]{0,2}) ?([1-9]\d{0,3})([A-Z]?)\b")
 
 def detect_emails(text: str) -> list[Finding]:
     out: list[Finding] = []
+    fast = plain(text)
     if "@" in text:
-        for m in EMAIL.finditer(text):
+        for m in (ascii_twin(EMAIL) if fast else EMAIL).finditer(text):
             raw = m.group(0).rstrip(".")
             end = m.start() + len(raw)
             out.append(Finding("pii.email", raw.lower(), (m.start(), end), 0.95, {"raw": raw}))
     if "[" in text or "(" in text:
-        for m in EMAIL_OBFUSCATED.finditer(text):
+        for m in (ascii_twin(EMAIL_OBFUSCATED) if fast else EMAIL_OBFUSCATED).finditer(text):
             domain = m.group(2) + "." + ".".join(p for p in _DOT.split(m.group(3)) if p)
             value = f"{m.group(1)}@{domain}".lower()
             detail = {"raw": m.group(0), "obfuscated": True}
@@ -109,14 +111,16 @@ def detect_emails(text: str) -> list[Finding]:
     return out
 
 
-def platform_before(text: str, start: int) -> str | None:
+def platform_before(text: str, start: int, fast: bool = False) -> str | None:
     """The platform a handle at `start` belongs to, from the words just before it."""
-    m = CUE_BEFORE.search(near(text, start, 16))
+    m = (ascii_twin(CUE_BEFORE) if fast else CUE_BEFORE).search(near(text, start, 16))
     return PLATFORMS[m.group(1)] if m else None
 
 
-def handle_finding(text: str, start: int, end: int, name: str, via: str) -> Finding | None:
-    platform = platform_before(text, start)
+def handle_finding(
+    text: str, start: int, end: int, name: str, via: str, fast: bool = False
+) -> Finding | None:
+    platform = platform_before(text, start, fast)
     if platform is None:
         if not TELEGRAM_NAME.fullmatch(name):
             return None  # "@ 3pm", "@abc": not a username Telegram would link
@@ -129,11 +133,42 @@ def handle_finding(text: str, start: int, end: int, name: str, via: str) -> Find
     return Finding("pii.handle", f"{platform}:{name.lower()}", (start, end), score, detail)
 
 
-def detect_handles(text: str) -> list[Finding]:
+def mentions_in(text: str) -> Iterator[re.Match[str]]:
+    """The same matches as `MENTION.finditer(text)`: tried only at each "@" (str.find is C)."""
+    match, find = (ascii_twin(MENTION) if plain(text) else MENTION).match, text.find
+    pos = find("@")
+    while pos >= 0:
+        m = match(text, pos)
+        if m is None:
+            pos = find("@", pos + 1)
+        else:
+            yield m
+            pos = find("@", m.end())
+
+
+def _may_have_profile_url(text: str) -> bool:
+    """Every PROFILE_URL match holds one of these (case-folding covers IGNORECASE)."""
+    if "/" not in text:
+        return False
+    low = text.casefold()
+    return ".com/" in low or "instagr.am/" in low
+
+
+def _may_have_platform_word(text: str, words: frozenset[str] | set[str] | None) -> bool:
+    """A superset of `PLATFORM_WORD.search(text)`, exact and cheap for ASCII text with words."""
+    if words is None or not text.isascii():
+        return PLATFORM_WORD.search(text) is not None
+    # For ASCII text, a PLATFORM_WORD match is a whole [a-z0-9]+ word after lower-casing.
+    return not words.isdisjoint(PLATFORM_KEYS) or "tik tok" in text.lower()
+
+
+def detect_handles(text: str, words: frozenset[str] | set[str] | None = None) -> list[Finding]:
+    """`words`: the message's lower-case words, when the caller already has them (detect_text)."""
     out: list[Finding] = []
     taken: list[tuple[int, int]] = []
-    if "/" in text:
-        for m in PROFILE_URL.finditer(text):
+    fast = plain(text)
+    if _may_have_profile_url(text):
+        for m in (ascii_twin(PROFILE_URL) if fast else PROFILE_URL).finditer(text):
             platform = _URL_PLATFORM[m.group(1).lower()]
             name = m.group(2)
             if name.startswith("profile.php"):
@@ -146,12 +181,12 @@ def detect_handles(text: str) -> list[Finding]:
             out.append(Finding("pii.handle", value, m.span(), 0.95, detail))
             taken.append(m.span())
     if "@" in text:
-        for m in MENTION.finditer(text):
-            found = handle_finding(text, m.start(), m.end(), m.group(1), "mention")
+        for m in mentions_in(text):
+            found = handle_finding(text, m.start(), m.end(), m.group(1), "mention", fast)
             if found is not None:
                 out.append(found)
-    if ":" in text and PLATFORM_WORD.search(text):
-        for m in LABELLED.finditer(text):
+    if ":" in text and _may_have_platform_word(text, words):
+        for m in (ascii_twin(LABELLED) if fast else LABELLED).finditer(text):
             s = m.start(2)
             if any(a <= s < b for a, b in taken):
                 continue
