@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from ..media.index import PDQIndex
 from ..store import models as m
 from .base import Stage, delete_findings
 
@@ -29,16 +30,6 @@ _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 def _bits(hexes: list[str]) -> np.ndarray:
     return np.frombuffer(b"".join(bytes.fromhex(h) for h in hexes), dtype=np.uint8).reshape(-1, 32)
-
-
-def min_distances(queries: list[str], targets: np.ndarray) -> np.ndarray:
-    """For each target hash, the smallest Hamming distance to any of the query hashes."""
-    q = _bits(queries)
-    best = np.full(len(targets), 257, dtype=np.int32)
-    for row in q:
-        d = _POPCOUNT[np.bitwise_xor(targets, row)].sum(axis=1, dtype=np.int32)
-        np.minimum(best, d, out=best)
-    return best
 
 
 class MatchStage(Stage):
@@ -135,9 +126,10 @@ class MatchStage(Stage):
         ).all()
         if not entries:
             return []
-        targets = _bits([e.value for e in entries])
-        list_ids = np.array([e.list_id for e in entries])
-        thresholds = np.array([lists[e.list_id].threshold for e in entries])
+        thresholds = [lists[e.list_id].threshold for e in entries]
+        # Exact multi-index hashing (media/index.py) at the loosest list threshold; each
+        # list's own threshold is applied to the hits.
+        index = PDQIndex([e.value for e in entries], threshold=max(thresholds))
         out: list[tuple[Any, ...]] = []
         analysed = conn.execute(
             select(MA.c.media_id, MF.c.sha256, MA.c.kind, MA.c.pdq, MA.c.pdq_quality)
@@ -148,17 +140,30 @@ class MatchStage(Stage):
         )
         for media_id, sha, kind, pdq, quality, dihedral, frames in analysed:
             queries = list(dihedral or [pdq]) if kind == "image" else [f["pdq"] for f in frames]
-            best = min_distances(queries, targets)
-            hit = best <= thresholds
-            for list_id in sorted(set(list_ids[hit].tolist())):
-                mine = hit & (list_ids == list_id)
-                index = int(np.argmin(np.where(mine, best, 999)))
+            per_query = index.query(queries)
+            best: dict[int, int] = {}
+            for hits in per_query:
+                for position, distance in hits:
+                    if distance <= thresholds[position] and distance < best.get(position, 999):
+                        best[position] = distance
+            by_list: dict[int, int] = {}
+            for position, distance in best.items():
+                list_id = entries[position].list_id
+                if list_id not in by_list or distance < best[by_list[list_id]]:
+                    by_list[list_id] = position
+            for list_id, position in sorted(by_list.items()):
                 note: dict[str, Any] = {}
-                if (quality or 0) < LOW_QUALITY or (entries[index].quality or 100) < LOW_QUALITY:
+                entry = entries[position]
+                if (quality or 0) < LOW_QUALITY or (entry.quality or 100) < LOW_QUALITY:
                     note["low_quality"] = True  # flagged for a person, not trusted on its own
                 if kind == "video":
-                    per_frame = [min_distances([f["pdq"]], targets[mine]).min() for f in frames]
-                    matched = sum(1 for d in per_frame if d <= thresholds[index])
+                    matched = sum(
+                        1
+                        for hits in per_query
+                        if any(
+                            entries[p].list_id == list_id and d <= thresholds[p] for p, d in hits
+                        )
+                    )
                     # The percentage is of the query video's sampled frames.
                     note["query_frames_matched_pct"] = round(100 * matched / len(frames), 1)
                 out.append(
@@ -167,8 +172,8 @@ class MatchStage(Stage):
                         sha,
                         list_id,
                         "vpdq" if kind == "video" else "pdq",
-                        entries[index].value,
-                        int(best[index]),
+                        entry.value,
+                        best[position],
                         note,
                     )
                 )
