@@ -13,6 +13,7 @@ Ids are positions in the `hashes` list given to the constructor.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from itertools import combinations
 from typing import Any
@@ -21,7 +22,7 @@ import numpy as np
 
 faiss: Any
 try:  # faiss-cpu is optional: only backend="faiss" needs it
-    import faiss
+    faiss = importlib.import_module("faiss")
 except ImportError:  # pragma: no cover - exercised where faiss is absent
     faiss = None
 
