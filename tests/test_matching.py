@@ -187,3 +187,38 @@ def test_cluster_members_know_where_they_were_first_posted(case):
         ).scalar()
     assert all(r["postings"] >= 1 and r["first_message_pk"] for r in rows)
     assert first["first_posted_utc"] == posted
+
+
+def test_seal_to_police_key_instead_of_plain_deletion(tmp_path, export, case):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from perisai.seal import unseal
+
+    police = X25519PrivateKey.generate()
+    (tmp_path / "police.pub").write_bytes(
+        police.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    truth = json.loads((export / "ground_truth.json").read_text())
+    victim = next(x for x in truth["media"] if x.get("path") and x["kind"] == "photo")
+    original = (export / victim["path"]).read_bytes()
+    (tmp_path / "csam.txt").write_text(f"sha256 {victim['sha256']}\n")
+    import_list(case, tmp_path / "csam.txt", "hotline-csam", "csam")
+    r = run_cli("triage", str(case.root), "--seal-to", str(tmp_path / "police.pub"))
+    assert r.returncode == 0, r.stderr
+    assert not case.vault.has(victim["sha256"])
+    sealed = (case.root / "sealed" / f"{victim['sha256']}.sealed").read_bytes()
+    assert original not in sealed
+    assert unseal(sealed, victim["sha256"], police) == original
+    assert stats(case)["media"]["quarantined"] == 1
+    assert verify(case)["ok"]
+    (case.root / "sealed" / f"{victim['sha256']}.sealed").write_bytes(sealed[:-1] + b"x")
+    assert "sealed file" in verify(case)["problems"][0]
+
+
+def test_seal_to_needs_an_x25519_key(tmp_path, case):
+    (tmp_path / "bad.pub").write_text("not a key")
+    r = run_cli("triage", str(case.root), "--seal-to", str(tmp_path / "bad.pub"))
+    assert r.returncode == 2 and "bad.pub" in r.stderr

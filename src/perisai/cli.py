@@ -174,6 +174,14 @@ def triage(
     only: Annotated[
         str | None, typer.Option("--only", help="Comma-separated stages to run (e.g. text).")
     ] = None,
+    seal_to: Annotated[
+        Path | None,
+        typer.Option(
+            "--seal-to",
+            help="Police X25519 public key (PEM): seal files matching a csam list to it "
+            "instead of only deleting them.",
+        ),
+    ] = None,
     as_json: JsonOut = False,
     key_file: KeyFile = None,
     db: Db = None,
@@ -182,7 +190,7 @@ def triage(
     """Run every stage that has pending work (resumes after an interruption)."""
     try:
         c = _open(case, key_file, db, create=False, who=investigator)
-        result = _triage(c, workers, only, investigator)
+        result = _triage(c, workers, only, investigator, seal_to)
     except PerisaiError as exc:
         fail(exc)
     lines = [
@@ -193,13 +201,17 @@ def triage(
     emit(result, as_json, "\n".join(lines) or "nothing pending")
 
 
-def _triage(c: Any, workers: int | None, only: str | None, who: str | None) -> dict:
+def _triage(
+    c: Any, workers: int | None, only: str | None, who: str | None, seal_to: Path | None = None
+) -> dict:
     from .pipeline import triage as run_triage
     from .progress import bar
 
     with bar("Triage") as progress:
         callback = (lambda stage, done, total: progress(done, total)) if progress else None
-        return run_triage(c, workers=workers, only=only, progress=callback, who=who)
+        return run_triage(
+            c, workers=workers, only=only, progress=callback, who=who, seal_to=seal_to
+        )
 
 
 @app.command()

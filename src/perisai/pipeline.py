@@ -10,6 +10,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from . import settings
@@ -28,12 +29,12 @@ from .stages.text import TextStage
 Progress = Callable[[str, int, int], None]
 
 
-def all_stages(case: Case) -> list[Stage]:
+def all_stages(case: Case, seal_to: Any = None) -> list[Stage]:
     """In data-flow order: hashes before matching, matching before anything shows pixels."""
     return [
         HashStage(case.vault.root, case.keys.purpose("vault")),
         GroupStage(),
-        MatchStage(case),
+        MatchStage(case, seal_to),
         NudityStage(case.vault.root, case.keys.purpose("vault")),
         PreviewStage(case.vault.root, case.keys.purpose("vault")),
         OcrStage(case.vault.root, case.keys.purpose("vault")),
@@ -42,8 +43,8 @@ def all_stages(case: Case) -> list[Stage]:
     ]
 
 
-def select_stages(case: Case, only: str | None) -> list[Stage]:
-    stages = all_stages(case)
+def select_stages(case: Case, only: str | None, seal_to: Any = None) -> list[Stage]:
+    stages = all_stages(case, seal_to)
     if not only:
         return stages
     wanted = [s.strip() for s in only.split(",") if s.strip()]
@@ -73,10 +74,18 @@ def triage(
     only: str | None = None,
     progress: Progress | None = None,
     who: str | None = None,
+    seal_to: str | Path | None = None,
 ) -> dict[str, Any]:
+    """Run every stage with pending work. `seal_to`: an X25519 public key file; files that
+    match a csam list are then sealed to it instead of only deleted."""
     n_workers = workers_from(workers)
+    key = None
+    if seal_to is not None:
+        from .seal import load_public_key
+
+        key = load_public_key(seal_to)
     summary: dict[str, Any] = {"stages": {}}
-    for stage in select_stages(case, only):
+    for stage in select_stages(case, only, key):
         summary["stages"][stage.name] = _run_stage(case, stage, n_workers, progress, who)
     return summary
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,14 @@ def verify(case: Case, progress: Callable[[int, int], None] | None = None) -> di
             problems.append(f"export {export_id} named in the custody log is missing")
         problems += _check_messages(conn, checked)
         quarantined = {ev["body"]["sha256"] for ev in events if ev["action"] == "quarantine"}
+        for ev in events:
+            sealed = ev["body"].get("sealed_sha256") if ev["action"] == "quarantine" else None
+            if sealed:
+                path = case.root / "sealed" / f"{ev['body']['sha256']}.sealed"
+                if not path.is_file():
+                    problems.append(f"sealed file {path.name} is missing")
+                elif hashlib.sha256(path.read_bytes()).hexdigest() != sealed:
+                    problems.append(f"sealed file {path.name} differs from what was sealed")
         problems += _check_blobs(case, conn, checked, progress, quarantined)
         for (sha,) in conn.execute(select(m.PREVIEWS.c.sha256)):
             try:

@@ -36,8 +36,9 @@ class MatchStage(Stage):
     name = "match"
     version = 1
 
-    def __init__(self, case: Any) -> None:
+    def __init__(self, case: Any, seal_to: Any = None) -> None:
         self.case = case
+        self.seal_to = seal_to  # an X25519 public key: seal quarantined bytes instead
 
     def _signature(self, conn: Connection) -> int:
         parts = [
@@ -185,18 +186,26 @@ class MatchStage(Stage):
             state = conn.execute(select(MF.c.vault_state).where(MF.c.id == media_id)).scalar()
             if state != "stored":
                 continue
-            conn.execute(update(MF).where(MF.c.id == media_id).values(vault_state="quarantined"))
-            self.case.log(
-                conn,
-                "quarantine",
-                {
-                    "sha256": info["sha256"],
-                    "reason": "matched a csam hash list: report, don't retain",
-                    "list": info["list"],
-                    "algorithm": info["algorithm"],
-                    "distance": info["distance"],
-                },
-            )
+            body = {
+                "sha256": info["sha256"],
+                "reason": "matched a csam hash list: report, don't retain",
+                "list": info["list"],
+                "algorithm": info["algorithm"],
+                "distance": info["distance"],
+            }
+            state = "quarantined"
+            if self.seal_to is not None:
+                from ..seal import fingerprint, seal
+
+                sealed = seal(self.case.vault.read(info["sha256"]), info["sha256"], self.seal_to)
+                folder = self.case.root / "sealed"
+                folder.mkdir(exist_ok=True)
+                (folder / f"{info['sha256']}.sealed").write_bytes(sealed)
+                state = "sealed"
+                body["sealed_to"] = fingerprint(self.seal_to)
+                body["sealed_sha256"] = hashlib.sha256(sealed).hexdigest()
+            conn.execute(update(MF).where(MF.c.id == media_id).values(vault_state=state))
+            self.case.log(conn, "quarantine", body)
             # The bytes go only after the row and the event are written in this transaction;
             # if the commit then failed, verify would report the missing blob, never a leak.
             self.case.vault.remove(info["sha256"])
