@@ -47,3 +47,13 @@ def test_representatives_scored_once_and_decided_clusters_skipped(tmp_path):
         ).scalar()
     assert matched >= 1  # the benign match is still reported, never suppressed
     assert all(r["detail"]["advisory"] and r["media_sha256"] != reps[0] for r in rows)
+
+
+def test_video_keyframes_are_scored(tmp_path):
+    from perisai.classify import NudityModel, NudityScore
+    from perisai.stages.nudity import _score_video
+
+    synth(tmp_path / "export", messages=120, photos=0, videos=1, seed=2)
+    video = next((tmp_path / "export" / "video_files").glob("*.mp4"))
+    score = _score_video(NudityModel(threads=1), video.read_bytes())
+    assert isinstance(score, NudityScore) and 0.0 <= score.score <= 1.0

@@ -1,4 +1,4 @@
-"""Nudity stage: NudeNet scores for cluster representatives, as advisory findings.
+"""Nudity stage: NudeNet scores for cluster representatives (images, video keyframes).
 
 The score routes items to review; it never sets a legal category. It runs once per cluster
 representative, skipping quarantined files and clusters a hash list already decided (a
@@ -38,9 +38,56 @@ def _model() -> Any:
     return _MODEL
 
 
+KEYFRAMES = 5
+
+
+def _score_video(model: Any, data: bytes) -> Any:
+    """Score a few keyframes spread over the video; the video scores as its worst frame.
+
+    The decoded frames stay in memory (re-encoded to JPEG for the scorer); FFmpeg reads the
+    video from a private temporary file that is removed at once.
+    """
+    import io
+    import os
+    import tempfile
+
+    import av
+    from PIL import Image
+
+    from ..classify import NudityScore
+
+    frames: list[bytes] = []
+    with tempfile.TemporaryDirectory(prefix="perisai-") as tmp:
+        path = os.path.join(tmp, "video")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        with av.open(path) as container:
+            stream = container.streams.video[0]
+            stream.codec_context.skip_frame = "NONKEY"  # keyframes only: cheap to decode
+            for frame in container.decode(stream):
+                buf = io.BytesIO()
+                Image.fromarray(frame.to_ndarray(format="rgb24")).save(buf, "JPEG", quality=90)
+                frames.append(buf.getvalue())
+                if len(frames) >= KEYFRAMES * 4:
+                    break
+    if not frames:
+        raise ValueError("no decodable keyframes")
+    step = max(1, len(frames) // KEYFRAMES)
+    scores = [model.score_image(f) for f in frames[::step][:KEYFRAMES]]
+    labels: dict[str, float] = {}
+    for sc in scores:
+        for name, value in sc.labels.items():
+            labels[name] = max(labels.get(name, 0.0), value)
+    worst = max(scores, key=lambda sc: sc.score)
+    return NudityScore(
+        labels=labels, score=worst.score, boxes=sum(sc.boxes for sc in scores), model=worst.model
+    )
+
+
 class NudityStage(Stage):
     name = "nudity"
-    version = 1
+    version = 2
     batch_size = 16
 
     def __init__(self, vault_root: Path, vault_key: bytes) -> None:
@@ -55,10 +102,10 @@ class NudityStage(Stage):
     def _pending(self, after: int) -> Any:
         decided = select(F.c.media_sha256).where(F.c.kind == "media.match")
         return (
-            select(MF.c.id, MF.c.sha256)
+            select(MF.c.id, MF.c.sha256, MA.c.kind)
             .join(CM, (CM.c.media_id == MF.c.id) & (CM.c.cluster_id == MF.c.id))
             .join(MA, MA.c.media_id == MF.c.id)
-            .where(MF.c.id > after, MA.c.kind == "image", MA.c.status == "hashed")
+            .where(MF.c.id > after, MA.c.kind.in_(("image", "video")), MA.c.status == "hashed")
             .where(MF.c.vault_state == "stored", ~MF.c.sha256.in_(decided))
             .order_by(MF.c.id)
         )
@@ -79,9 +126,13 @@ class NudityStage(Stage):
         vault = Vault(self.vault_root, self.vault_key)
         model = _model()
         out = []
-        for media_id, sha in items:
+        for media_id, sha, kind in items:
             try:
-                out.append((media_id, sha, model.score_image(vault.read(sha))))
+                data = vault.read(sha)
+                if kind == "video":
+                    out.append((media_id, sha, _score_video(model, data)))
+                else:
+                    out.append((media_id, sha, model.score_image(data)))
             except Exception as exc:  # noqa: BLE001 - an unscorable file is recorded, not fatal
                 out.append((media_id, sha, str(type(exc).__name__)))
         return out
