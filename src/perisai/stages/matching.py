@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select
 
 from ..media.index import PDQIndex
 from ..store import models as m
@@ -181,40 +181,17 @@ class MatchStage(Stage):
         return out
 
     def _quarantine(self, conn: Connection, items: dict[int, dict[str, Any]]) -> int:
+        from ..quarantine import quarantine
+
         done = 0
         for media_id, info in items.items():
-            state = conn.execute(select(MF.c.vault_state).where(MF.c.id == media_id)).scalar()
-            if state != "stored":
-                continue
             body = {
-                "sha256": info["sha256"],
                 "reason": "matched a csam hash list: report, don't retain",
                 "list": info["list"],
                 "algorithm": info["algorithm"],
                 "distance": info["distance"],
             }
-            state = "quarantined"
-            if self.seal_to is not None:
-                from ..seal import fingerprint, seal
-
-                sealed = seal(self.case.vault.read(info["sha256"]), info["sha256"], self.seal_to)
-                folder = self.case.root / "sealed"
-                folder.mkdir(exist_ok=True)
-                (folder / f"{info['sha256']}.sealed").write_bytes(sealed)
-                state = "sealed"
-                body["sealed_to"] = fingerprint(self.seal_to)
-                body["sealed_sha256"] = hashlib.sha256(sealed).hexdigest()
-            conn.execute(update(MF).where(MF.c.id == media_id).values(vault_state=state))
-            self.case.log(conn, "quarantine", body)
-            # The bytes go only after the row and the event are written in this transaction;
-            # if the commit then failed, verify would report the missing blob, never a leak.
-            self.case.vault.remove(info["sha256"])
-            for (preview,) in conn.execute(
-                select(m.PREVIEWS.c.sha256).where(m.PREVIEWS.c.media_id == media_id)
-            ):
-                self.case.vault.remove(preview)
-            conn.execute(delete(m.PREVIEWS).where(m.PREVIEWS.c.media_id == media_id))
-            done += 1
+            done += quarantine(self.case, conn, media_id, body, self.seal_to)
         return done
 
     def reset(self, conn: Connection) -> None:
