@@ -222,3 +222,25 @@ def test_seal_to_needs_an_x25519_key(tmp_path, case):
     (tmp_path / "bad.pub").write_text("not a key")
     r = run_cli("triage", str(case.root), "--seal-to", str(tmp_path / "bad.pub"))
     assert r.returncode == 2 and "bad.pub" in r.stderr
+
+
+def test_a_decision_covers_the_cluster_and_csam_quarantines_it(tmp_path, export, case):
+    from perisai.decisions import decide, decision_for
+
+    triage(case, workers=1, only="group")
+    truth = json.loads((export / "ground_truth.json").read_text())
+    media = {x["path"]: x for x in truth["media"] if x.get("path") and x["kind"] == "photo"}
+    copy = next(
+        x for x in media.values() if x.get("derived_from") and x["pdq_expectation"] == "match"
+    )
+    original = media[copy["derived_from"]]
+    result = decide(case, copy["sha256"], "ncii", note="reported by her sister")
+    assert result["applies_to"] >= 2
+    assert decision_for(case, original["sha256"])["category"] == "ncii"
+    result = decide(case, original["sha256"], "csam")
+    assert result["quarantined"] == result["applies_to"]
+    for sha in (copy["sha256"], original["sha256"]):
+        assert not case.vault.has(sha)
+    assert verify(case)["ok"]
+    r = run_cli("decide", str(case.root), "0" * 64, "--category", "ncii")
+    assert r.returncode == 2 and "no file with SHA-256" in r.stderr

@@ -327,6 +327,33 @@ def hashlist_import(
     emit(result, as_json, human)
 
 
+@app.command()
+def decide(
+    case: CaseArg,
+    sha256: Annotated[str, typer.Argument(help="SHA-256 of the file decided on.")],
+    category: Annotated[
+        str, typer.Option("--category", help="csam, ncii, voyeur, doxx, benign or none.")
+    ],
+    note: Annotated[str | None, typer.Option("--note", help="Why, for the record.")] = None,
+    as_json: JsonOut = False,
+    key_file: KeyFile = None,
+    db: Db = None,
+    investigator: Who = None,
+) -> None:
+    """Record a review decision; it applies to the file's whole near-duplicate cluster."""
+    from .decisions import decide as run_decide
+
+    try:
+        c = _open(case, key_file, db, create=False, who=investigator)
+        result = run_decide(c, sha256, category, note, investigator)
+    except PerisaiError as exc:
+        fail(exc)
+    human = f"{result['category']} for {result['applies_to']} file(s) in the cluster" + (
+        f"; {result['quarantined']} quarantined" if result["quarantined"] else ""
+    )
+    emit(result, as_json, human)
+
+
 @app.command("victim-hash")
 def victim_hash_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Photos, videos or folders of them.")],

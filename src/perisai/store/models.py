@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -298,6 +299,19 @@ class DoxRecord(Base):
     stage_version: Mapped[int] = mapped_column(Integer)
 
 
+class Decision(Base):
+    """A reviewer's decision on a file; it applies to every member of the file's cluster."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    category: Mapped[str] = mapped_column(String(16))  # csam|ncii|voyeur|doxx|benign|none
+    reviewed: Mapped[bool] = mapped_column(Boolean)
+    decided_utc: Mapped[str] = mapped_column(String(32))
+    investigator: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -324,3 +338,4 @@ LIST_HASHES = _table(ListHash)
 CLUSTER_MEMBERS = _table(ClusterMember)
 PREVIEWS = _table(Preview)
 DOXES = _table(DoxRecord)
+DECISIONS = _table(Decision)
