@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, delete, func, insert, select
 
+from ..media.index import PDQIndex
 from ..store import models as m
 from .base import Stage
 from .matching import _POPCOUNT, LOW_QUALITY, _bits
@@ -27,18 +28,24 @@ CHUNK = 512
 
 
 def near_pairs(canonical: list[str], variants: list[list[str]], threshold: int) -> list[tuple]:
-    """(i, j, distance) for i < j whose hashes lie within threshold under any variant of i."""
-    targets = _bits(canonical)
-    pairs = []
-    for i, forms in enumerate(variants):
-        best = np.full(len(canonical), 257, dtype=np.int32)
-        for row in _bits(forms):
-            d = _POPCOUNT[np.bitwise_xor(targets, row)].sum(axis=1, dtype=np.int32)
-            np.minimum(best, d, out=best)
-        for j in np.nonzero(best <= threshold)[0].tolist():
-            if j > i:
-                pairs.append((i, j, int(best[j])))
-    return pairs
+    """(i, j, distance) for i < j whose hashes lie within threshold under any variant of i.
+
+    The dihedral variants form a group, so checking i's variants against j's canonical hash
+    also covers j's variants against i. An exact multi-index hash (media/index.py) keeps
+    this far from quadratic.
+    """
+    index = PDQIndex(canonical, threshold=threshold)
+    owners = [i for i, forms in enumerate(variants) for _ in forms]
+    flat = [h for forms in variants for h in forms]
+    best: dict[tuple[int, int], int] = {}
+    for start in range(0, len(flat), CHUNK * 8):
+        hits = index.query(flat[start : start + CHUNK * 8])
+        for offset, found in enumerate(hits):
+            i = owners[start + offset]
+            for j, distance in found:
+                if j > i and distance < best.get((i, j), 999):
+                    best[(i, j)] = distance
+    return [(i, j, d) for (i, j), d in sorted(best.items())]
 
 
 def clusters(n: int, pairs: list[tuple]) -> list[int]:
