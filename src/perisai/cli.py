@@ -208,7 +208,7 @@ def _triage(
     from .progress import bar
 
     with bar("Triage") as progress:
-        callback = (lambda stage, done, total: progress(done, total)) if progress else None
+        callback = (lambda stage, done, total: progress(done, total, stage)) if progress else None
         return run_triage(
             c, workers=workers, only=only, progress=callback, who=who, seal_to=seal_to
         )

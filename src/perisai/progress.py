@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-Callback = Callable[[int, int], None]
+Callback = Callable[..., None]  # (done, total[, label])
 
 
 def interactive() -> bool:
@@ -32,8 +32,14 @@ def bar(label: str) -> Iterator[Callback | None]:
         transient=True,
     ) as progress:
         task = progress.add_task(label, total=None)
+        current = label
 
-        def update(done: int, total: int) -> None:
+        def update(done: int, total: int, label: str | None = None) -> None:
+            if label:  # one bar per stage: a new label starts a new bar
+                nonlocal task, current
+                if label != current:
+                    progress.remove_task(task)
+                    task, current = progress.add_task(label, total=total), label
             progress.update(task, completed=done, total=total)
 
         yield update
