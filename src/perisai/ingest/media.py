@@ -30,7 +30,6 @@ class MediaResult:
     width: int | None = None
     height: int | None = None
     path: Path | None = None
-    stored_new_blob: bool = False
 
     @property
     def fingerprint(self) -> list[Any]:

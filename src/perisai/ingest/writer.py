@@ -7,7 +7,6 @@ refer to each other without a round trip per row: that is what keeps ingest fast
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -189,7 +188,7 @@ class Writer:
     def open_chat(self, header: dict[str, Any]) -> ChatState:
         return ChatState(header=header)
 
-    def _decide_era(self, state: ChatState, msg: dict[str, Any]) -> bool | None:
+    def _decide_era(self, msg: dict[str, Any]) -> bool | None:
         for key in ("from_id", "actor_id"):
             if isinstance(msg.get(key), str):
                 return False
@@ -228,7 +227,7 @@ class Writer:
     def add(self, state: ChatState, msg: Any) -> None:
         if state.pk is None:
             state.pending.append(msg if isinstance(msg, dict) else {"_not_an_object": msg})
-            era = self._decide_era(state, msg) if isinstance(msg, dict) else None
+            era = self._decide_era(msg) if isinstance(msg, dict) else None
             if era is None and len(state.pending) < 500:
                 return
             self._create_chat(state, shifted=era if era is not None else True)
@@ -512,7 +511,3 @@ class Writer:
         ]
         if rows:
             self.conn.execute(insert(m.ACTOR_NAMES), rows)
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False)

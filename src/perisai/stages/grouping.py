@@ -14,13 +14,13 @@ import hashlib
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Connection, delete, func, insert, select
 
+from ..media.image import hamming
 from ..media.index import PDQIndex
 from ..store import models as m
 from .base import Stage
-from .matching import _POPCOUNT, LOW_QUALITY, _bits
+from .matching import LOW_QUALITY
 
 MA = m.MEDIA_ANALYSIS
 THRESHOLD = 31
@@ -126,10 +126,9 @@ class GroupStage(Stage):
         out = []
         for members in groups.values():
             rep = max(members, key=lambda i: (strong[i].pdq_quality or 0, -strong[i].media_id))
-            rep_forms = _bits(list(strong[rep].dihedral or [strong[rep].pdq]))
+            rep_forms = list(strong[rep].dihedral or [strong[rep].pdq])
             for i in members:
-                target = _bits([strong[i].pdq])[0]
-                distance = int(_POPCOUNT[np.bitwise_xor(rep_forms, target)].sum(axis=1).min())
+                distance = min(hamming(form, strong[i].pdq) for form in rep_forms)
                 out.append(
                     {
                         "media_id": strong[i].media_id,

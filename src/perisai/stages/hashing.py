@@ -40,9 +40,6 @@ class HashStage(Stage):
     def __init__(self, vault_root: Path, vault_key: bytes) -> None:
         self.vault_root, self.vault_key = vault_root, vault_key
 
-    def _pending(self, after: int) -> Any:
-        return MF.c.id > after
-
     def total(self, conn: Connection, after: int) -> int:
         return int(conn.execute(select(func.count()).where(MF.c.id > after)).scalar() or 0)
 

@@ -15,7 +15,6 @@ import hashlib
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Connection, func, insert, select
 
 from ..media.index import PDQIndex
@@ -25,11 +24,6 @@ from .base import Stage, delete_findings
 MF, MA, LH, HL = m.MEDIA_FILES, m.MEDIA_ANALYSIS, m.LIST_HASHES, m.HASH_LISTS
 OCC, MSG = m.MEDIA_OCCURRENCES, m.MESSAGES
 LOW_QUALITY = 50  # PDQ's own guidance: below this a hash is too weak to trust alone
-_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
-
-
-def _bits(hexes: list[str]) -> np.ndarray:
-    return np.frombuffer(b"".join(bytes.fromhex(h) for h in hexes), dtype=np.uint8).reshape(-1, 32)
 
 
 class MatchStage(Stage):
