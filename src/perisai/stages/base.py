@@ -9,10 +9,11 @@ again from zero.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Select, delete, func, insert, select, update
 
 from ..custody import utc_now
 from ..store import models as m
@@ -42,6 +43,69 @@ class Stage:
     def reset(self, conn: Connection) -> None:
         """Delete this stage's output (called when its version changes)."""
         raise NotImplementedError
+
+
+class QueryStage(Stage):
+    """A stage whose pending items are the rows of one query, keyed by a rising first column.
+
+    `pending(after)` must filter on that key (`> after`) and order by it; batches page
+    through it so a large case is never loaded at once.
+    """
+
+    def pending(self, after: int) -> Select[Any]:
+        raise NotImplementedError
+
+    def ready(self) -> bool:
+        """False when an optional dependency (a model, Tesseract) is missing: nothing to do."""
+        return True
+
+    def high(self, chunk: list[Any]) -> int:
+        """The watermark after a batch: its highest key."""
+        return int(chunk[-1][0])
+
+    def total(self, conn: Connection, after: int) -> int:
+        if not self.ready():
+            return 0
+        query = self.pending(after).subquery()
+        return int(conn.execute(select(func.count()).select_from(query)).scalar() or 0)
+
+    def batches(self, conn: Connection, after: int) -> Iterator[tuple[int, list[Any]]]:
+        last = after
+        while True:
+            chunk = [tuple(r) for r in conn.execute(self.pending(last).limit(self.batch_size))]
+            if not chunk:
+                return
+            last = chunk[-1][0]
+            yield self.high(chunk), chunk
+
+
+class RecomputeStage(Stage):
+    """A stage redone whenever its inputs change: its watermark is a signature of them.
+
+    Cheap, whole-case work (grouping, matching, dox scoring) that needs the database runs in
+    `store()`; there is one batch and nothing for a worker to do.
+    """
+
+    def inputs(self, conn: Connection) -> Any:
+        """Something whose repr changes whenever the stage's inputs do (counts, max ids)."""
+        raise NotImplementedError
+
+    def ready(self, conn: Connection) -> bool:
+        return True
+
+    def signature(self, conn: Connection) -> int:
+        digest = hashlib.sha256(repr(self.inputs(conn)).encode()).hexdigest()
+        return int(digest[:15], 16)  # fits the watermark column
+
+    def total(self, conn: Connection, after: int) -> int:
+        return 1 if self.ready(conn) and self.signature(conn) != after else 0
+
+    def batches(self, conn: Connection, after: int) -> Iterator[tuple[int, list[Any]]]:
+        if self.total(conn, after):
+            yield self.signature(conn), [None]
+
+    def process(self, items: list[Any]) -> Any:
+        return None
 
 
 def watermark(conn: Connection, stage: Stage) -> int:

@@ -7,8 +7,6 @@ the findings change. Doxes feed the at-risk register and the caseworkers' dossie
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
 from datetime import UTC
 from typing import Any
 
@@ -18,31 +16,19 @@ from ..detect import Finding
 from ..detect.dox import DoxMessage, score_messages
 from ..stats import _latest
 from ..store import models as m
-from .base import Stage
+from .base import RecomputeStage
 
 F, MSG, OCC, MF = m.FINDINGS, m.MESSAGES, m.MEDIA_OCCURRENCES, m.MEDIA_FILES
 KEEP_FROM = 0.4  # REVIEW_THRESHOLD: below it a caseworker would only see noise
 
 
-class DoxStage(Stage):
+class DoxStage(RecomputeStage):
     name = "dox"
     version = 1
 
-    def _signature(self, conn: Connection) -> int:
-        parts = conn.execute(
-            select(func.max(F.c.id), func.count()).where(F.c.stage.in_(("text", "ocr")))
-        ).one()
-        return int(hashlib.sha256(repr(tuple(parts)).encode()).hexdigest()[:15], 16)
-
-    def total(self, conn: Connection, after: int) -> int:
-        return 1 if self._signature(conn) != after else 0
-
-    def batches(self, conn: Connection, after: int) -> Iterator[tuple[int, list[Any]]]:
-        if self.total(conn, after):
-            yield self._signature(conn), [None]
-
-    def process(self, items: list[Any]) -> Any:
-        return None
+    def inputs(self, conn: Connection) -> Any:
+        query = select(func.max(F.c.id), func.count()).where(F.c.stage.in_(("text", "ocr")))
+        return tuple(conn.execute(query).one())
 
     def store(self, conn: Connection, results: Any) -> dict[str, int]:
         conn.execute(delete(m.DOXES))

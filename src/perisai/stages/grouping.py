@@ -10,8 +10,6 @@ whenever the set of hashes changes.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
@@ -19,7 +17,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 from ..media.image import hamming
 from ..media.index import PDQIndex
 from ..store import models as m
-from .base import Stage
+from .base import RecomputeStage
 from .matching import LOW_QUALITY
 
 MA = m.MEDIA_ANALYSIS
@@ -83,23 +81,12 @@ def first_postings(conn: Connection) -> dict[int, tuple[int, Any, int]]:
     return out
 
 
-class GroupStage(Stage):
+class GroupStage(RecomputeStage):
     name = "group"
     version = 2
 
-    def _signature(self, conn: Connection) -> int:
-        parts = conn.execute(select(func.max(MA.c.id), func.count()).select_from(MA)).one()
-        return int(hashlib.sha256(repr(tuple(parts)).encode()).hexdigest()[:15], 16)
-
-    def total(self, conn: Connection, after: int) -> int:
-        return 1 if self._signature(conn) != after else 0
-
-    def batches(self, conn: Connection, after: int) -> Iterator[tuple[int, list[Any]]]:
-        if self.total(conn, after):
-            yield self._signature(conn), [None]
-
-    def process(self, items: list[Any]) -> Any:
-        return None
+    def inputs(self, conn: Connection) -> Any:
+        return tuple(conn.execute(select(func.max(MA.c.id), func.count()).select_from(MA)).one())
 
     def store(self, conn: Connection, results: Any) -> dict[str, int]:
         conn.execute(delete(m.CLUSTER_MEMBERS))

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from ..media import Rejected, hash_image, hash_video
 from ..store import models as m
 from ..vault import Vault, VaultError
-from .base import Stage
+from .base import QueryStage
 
 MF = m.MEDIA_FILES
 VIDEO_MIMES = ("video/", "image/gif")
@@ -32,7 +31,7 @@ def _kind(mime: str | None) -> str | None:
     return None
 
 
-class HashStage(Stage):
+class HashStage(QueryStage):
     name = "hash"
     version = 1
     batch_size = 16
@@ -40,22 +39,12 @@ class HashStage(Stage):
     def __init__(self, vault_root: Path, vault_key: bytes) -> None:
         self.vault_root, self.vault_key = vault_root, vault_key
 
-    def total(self, conn: Connection, after: int) -> int:
-        return int(conn.execute(select(func.count()).where(MF.c.id > after)).scalar() or 0)
-
-    def batches(self, conn: Connection, after: int) -> Iterator[tuple[int, list[Any]]]:
-        last = after
-        while True:
-            rows = conn.execute(
-                select(MF.c.id, MF.c.sha256, MF.c.mime, MF.c.vault_state)
-                .where(MF.c.id > last)
-                .order_by(MF.c.id)
-                .limit(self.batch_size)
-            ).all()
-            if not rows:
-                return
-            last = rows[-1][0]
-            yield last, [tuple(r) for r in rows]
+    def pending(self, after: int) -> Any:
+        return (
+            select(MF.c.id, MF.c.sha256, MF.c.mime, MF.c.vault_state)
+            .where(MF.c.id > after)
+            .order_by(MF.c.id)
+        )
 
     def process(self, items: list[Any]) -> list[dict[str, Any]]:
         vault = Vault(self.vault_root, self.vault_key)

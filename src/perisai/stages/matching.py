@@ -11,22 +11,20 @@ Report, don't retain: a file that matches a `csam` list loses its bytes from the
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
 from ..media.index import PDQIndex
 from ..store import models as m
-from .base import Stage, delete_findings
+from .base import RecomputeStage, delete_findings
 
 MF, MA, LH, HL = m.MEDIA_FILES, m.MEDIA_ANALYSIS, m.LIST_HASHES, m.HASH_LISTS
 OCC, MSG = m.MEDIA_OCCURRENCES, m.MESSAGES
 LOW_QUALITY = 50  # PDQ's own guidance: below this a hash is too weak to trust alone
 
 
-class MatchStage(Stage):
+class MatchStage(RecomputeStage):
     name = "match"
     version = 1
 
@@ -34,25 +32,15 @@ class MatchStage(Stage):
         self.case = case
         self.seal_to = seal_to  # an X25519 public key: seal quarantined bytes instead
 
-    def _signature(self, conn: Connection) -> int:
-        parts = [
-            conn.execute(select(func.max(LH.c.id), func.count()).select_from(LH)).one(),
-            conn.execute(select(func.max(MA.c.id), func.count()).select_from(MA)).one(),
-            conn.execute(select(func.max(HL.c.id))).one(),
+    def ready(self, conn: Connection) -> bool:
+        return bool(conn.execute(select(func.count()).select_from(HL)).scalar())
+
+    def inputs(self, conn: Connection) -> Any:
+        return [
+            tuple(conn.execute(select(func.max(LH.c.id), func.count()).select_from(LH)).one()),
+            tuple(conn.execute(select(func.max(MA.c.id), func.count()).select_from(MA)).one()),
+            tuple(conn.execute(select(func.max(HL.c.id))).one()),
         ]
-        digest = hashlib.sha256(repr(parts).encode()).hexdigest()
-        return int(digest[:15], 16)
-
-    def total(self, conn: Connection, after: int) -> int:
-        has_lists = conn.execute(select(func.count()).select_from(HL)).scalar()
-        return 1 if has_lists and self._signature(conn) != after else 0
-
-    def batches(self, conn: Connection, after: int) -> Iterator[tuple[int, list[Any]]]:
-        if self.total(conn, after):
-            yield self._signature(conn), [None]
-
-    def process(self, items: list[Any]) -> Any:
-        return None  # the work needs the database; it happens in store()
 
     def store(self, conn: Connection, results: Any) -> dict[str, int]:
         delete_findings(conn, self.name)

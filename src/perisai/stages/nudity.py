@@ -8,15 +8,14 @@ process, one thread each.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, insert, select
 
 from ..store import models as m
 from ..vault import Vault
-from .base import Stage, delete_findings
+from .base import QueryStage, delete_findings
 
 CM, MF, MA, F, OCC, MSG = (
     m.CLUSTER_MEMBERS,
@@ -85,7 +84,7 @@ def _score_video(model: Any, data: bytes) -> Any:
     )
 
 
-class NudityStage(Stage):
+class NudityStage(QueryStage):
     name = "nudity"
     version = 2
     batch_size = 16
@@ -93,13 +92,12 @@ class NudityStage(Stage):
     def __init__(self, vault_root: Path, vault_key: bytes) -> None:
         self.vault_root, self.vault_key = vault_root, vault_key
 
-    @staticmethod
-    def available() -> bool:
+    def ready(self) -> bool:
         from ..classify import model_available
 
         return model_available()
 
-    def _pending(self, after: int) -> Any:
+    def pending(self, after: int) -> Any:
         decided = select(F.c.media_sha256).where(F.c.kind == "media.match")
         return (
             select(MF.c.id, MF.c.sha256, MA.c.kind)
@@ -109,18 +107,6 @@ class NudityStage(Stage):
             .where(MF.c.vault_state == "stored", ~MF.c.sha256.in_(decided))
             .order_by(MF.c.id)
         )
-
-    def total(self, conn: Connection, after: int) -> int:
-        if not self.available():
-            return 0
-        query = self._pending(after).subquery()
-        return int(conn.execute(select(func.count()).select_from(query)).scalar() or 0)
-
-    def batches(self, conn: Connection, after: int) -> Iterator[tuple[int, list[Any]]]:
-        rows = [tuple(r) for r in conn.execute(self._pending(after))]
-        for i in range(0, len(rows), self.batch_size):
-            chunk = rows[i : i + self.batch_size]
-            yield chunk[-1][0], chunk
 
     def process(self, items: list[Any]) -> list[tuple[int, str, Any]]:
         vault = Vault(self.vault_root, self.vault_key)

@@ -7,21 +7,20 @@ text (after wrapped lines were joined).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, insert, select
 
 from ..detect import detect_text
 from ..store import models as m
 from ..vault import Vault
-from .base import Stage, delete_findings
+from .base import QueryStage, delete_findings
 
 MF, MA, OCC, MSG = m.MEDIA_FILES, m.MEDIA_ANALYSIS, m.MEDIA_OCCURRENCES, m.MESSAGES
 
 
-class OcrStage(Stage):
+class OcrStage(QueryStage):
     name = "ocr"
     version = 1
     batch_size = 8
@@ -29,13 +28,12 @@ class OcrStage(Stage):
     def __init__(self, vault_root: Path, vault_key: bytes) -> None:
         self.vault_root, self.vault_key = vault_root, vault_key
 
-    @staticmethod
-    def available() -> bool:
+    def ready(self) -> bool:
         from ..ocr import tesseract_available
 
         return bool(tesseract_available("eng+msa"))
 
-    def _pending(self, after: int) -> Any:
+    def pending(self, after: int) -> Any:
         return (
             select(MF.c.id, MF.c.sha256)
             .join(MA, MA.c.media_id == MF.c.id)
@@ -43,18 +41,6 @@ class OcrStage(Stage):
             .where(MF.c.vault_state == "stored")
             .order_by(MF.c.id)
         )
-
-    def total(self, conn: Connection, after: int) -> int:
-        if not self.available():
-            return 0
-        query = self._pending(after).subquery()
-        return int(conn.execute(select(func.count()).select_from(query)).scalar() or 0)
-
-    def batches(self, conn: Connection, after: int) -> Iterator[tuple[int, list[Any]]]:
-        rows = [tuple(r) for r in conn.execute(self._pending(after))]
-        for i in range(0, len(rows), self.batch_size):
-            chunk = rows[i : i + self.batch_size]
-            yield chunk[-1][0], chunk
 
     def process(self, items: list[Any]) -> list[tuple[int, str, str, list[dict[str, Any]]]]:
         from ..ocr import join_wrapped, looks_textual, ocr_image

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageFilter, ImageOps
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from ..media.decode import MAX_PIXELS
 from ..store import models as m
 from ..vault import Vault, digest_file
-from .base import Stage
+from .base import QueryStage
 
 SIZE = 256
 BLUR = 36
@@ -43,7 +42,7 @@ def make_preview(data: bytes, size: int = SIZE, blur: int = BLUR) -> bytes:
     return out.getvalue()
 
 
-class PreviewStage(Stage):
+class PreviewStage(QueryStage):
     name = "preview"
     version = 1
     batch_size = 32
@@ -51,25 +50,20 @@ class PreviewStage(Stage):
     def __init__(self, vault_root: Path, vault_key: bytes) -> None:
         self.vault_root, self.vault_key = vault_root, vault_key
 
-    def _pending(self) -> Any:
+    def high(self, chunk: list[Any]) -> int:
+        # Representatives change when clusters are regrouped: pending is "representative
+        # without a preview", not "above a watermark", so the watermark stays at zero.
+        return 0
+
+    def pending(self, after: int) -> Any:
         return (
             select(MF.c.id, MF.c.sha256)
             .join(CM, (CM.c.media_id == MF.c.id) & (CM.c.cluster_id == MF.c.id))
             .join(MA, MA.c.media_id == MF.c.id)
             .where(MA.c.kind == "image", MA.c.status == "hashed", MF.c.vault_state == "stored")
-            .where(~MF.c.id.in_(select(PV.c.media_id)))
+            .where(~MF.c.id.in_(select(PV.c.media_id)), MF.c.id > after)
             .order_by(MF.c.id)
         )
-
-    def total(self, conn: Connection, after: int) -> int:
-        return int(
-            conn.execute(select(func.count()).select_from(self._pending().subquery())).scalar() or 0
-        )
-
-    def batches(self, conn: Connection, after: int) -> Iterator[tuple[int, list[Any]]]:
-        rows = [tuple(r) for r in conn.execute(self._pending())]
-        for i in range(0, len(rows), self.batch_size):
-            yield 0, rows[i : i + self.batch_size]
 
     def process(self, items: list[Any]) -> list[dict[str, Any]]:
         vault = Vault(self.vault_root, self.vault_key)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from ..detect import detect_contact, detect_entities, detect_language, detect_text
 from ..store import models as m
-from .base import Stage, delete_findings
+from .base import QueryStage, delete_findings
 
 T = m.MESSAGES
 
@@ -101,26 +100,16 @@ def _row(f: Any, source: str, span: bool = True, extra: dict | None = None) -> d
     }
 
 
-class TextStage(Stage):
+class TextStage(QueryStage):
     name = "text"
     version = 3
 
-    def total(self, conn: Connection, after: int) -> int:
-        return int(conn.execute(select(func.count()).where(T.c.id > after)).scalar() or 0)
-
-    def batches(self, conn: Connection, after: int) -> Iterator[tuple[int, list[Any]]]:
-        last = after
-        while True:
-            rows = conn.execute(
-                select(T.c.id, T.c.chat_id, T.c.text, T.c.entities, T.c.raw)
-                .where(T.c.id > last)
-                .order_by(T.c.id)
-                .limit(self.batch_size)
-            ).all()
-            if not rows:
-                return
-            last = rows[-1][0]
-            yield last, [tuple(r) for r in rows]
+    def pending(self, after: int) -> Any:
+        return (
+            select(T.c.id, T.c.chat_id, T.c.text, T.c.entities, T.c.raw)
+            .where(T.c.id > after)
+            .order_by(T.c.id)
+        )
 
     def process(self, items: list[Any]) -> list[tuple[int, int, str, list[dict]]]:
         return [analyse(item) for item in items]
