@@ -28,6 +28,10 @@ Who = Annotated[
     str | None, typer.Option(settings.INVESTIGATOR.option, help=settings.INVESTIGATOR.help)
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document.")]
+ExportArg = Annotated[Path, typer.Argument(help="Export folder or its result.json.")]
+TimezoneOpt = Annotated[
+    str | None, typer.Option(settings.TIMEZONE.option, help=settings.TIMEZONE.help)
+]
 
 
 def fail(exc: PerisaiError) -> NoReturn:
@@ -81,29 +85,18 @@ def synth(
 @app.command()
 def ingest(
     case: CaseArg,
-    export: Annotated[Path, typer.Argument(help="Export folder or its result.json.")],
-    timezone: Annotated[
-        str | None, typer.Option(settings.TIMEZONE.option, help=settings.TIMEZONE.help)
-    ] = None,
+    export: ExportArg,
+    timezone: TimezoneOpt = None,
     as_json: JsonOut = False,
     key_file: KeyFile = None,
     db: Db = None,
     investigator: Who = None,
 ) -> None:
     """Preserve a Telegram Desktop JSON export in the case (one transaction)."""
-    from .ingest.telegram_export import ingest as run_ingest
-    from .progress import bar
-
     try:
-        c = _open(case, key_file, db, who=investigator)
-        with bar("Ingesting") as progress:
-            result = run_ingest(
-                c,
-                export,
-                timezone=settings.TIMEZONE.value(timezone),
-                progress=progress,
-                who=investigator,
-            )
+        result = _ingest(
+            _open(case, key_file, db, who=investigator), export, timezone, investigator
+        )
     except PerisaiError as exc:
         fail(exc)
     if result["unchanged"]:
@@ -116,9 +109,21 @@ def ingest(
             f"{result['media_missing']} missing, {result['media_placeholder']} placeholders, "
             f"{result['media_refused']} refused"
         )
-        for warning in result["warnings"]:
-            typer.echo(f"warning: {warning}", err=True)
     emit(result, as_json, human)
+
+
+def _ingest(c: Any, export: Path, timezone: str | None, who: str | None) -> dict[str, Any]:
+    """Ingest with a progress bar; warnings go to stderr (shared by ingest and scan)."""
+    from .ingest.telegram_export import ingest as run_ingest
+    from .progress import bar
+
+    with bar("Ingesting") as progress:
+        result = run_ingest(
+            c, export, timezone=settings.TIMEZONE.value(timezone), progress=progress, who=who
+        )
+    for warning in result.get("warnings", []):
+        typer.echo(f"warning: {warning}", err=True)
+    return result
 
 
 @app.command()
@@ -241,30 +246,19 @@ def findings(
 @app.command()
 def scan(
     case: CaseArg,
-    export: Annotated[Path, typer.Argument(help="Export folder or its result.json.")],
-    timezone: Annotated[
-        str | None, typer.Option(settings.TIMEZONE.option, help=settings.TIMEZONE.help)
-    ] = None,
+    export: ExportArg,
+    timezone: TimezoneOpt = None,
     as_json: JsonOut = False,
     key_file: KeyFile = None,
     db: Db = None,
     investigator: Who = None,
 ) -> None:
     """The main job: ingest an export, triage it, and summarise the case."""
-    from .ingest.telegram_export import ingest as run_ingest
-    from .progress import bar
     from .stats import stats as run_stats
 
     try:
         c = _open(case, key_file, db, who=investigator)
-        with bar("Ingesting") as progress:
-            result = run_ingest(
-                c,
-                export,
-                timezone=settings.TIMEZONE.value(timezone),
-                progress=progress,
-                who=investigator,
-            )
+        result = _ingest(c, export, timezone, investigator)
         triaged = _triage(c, None, None, investigator)
         counts = run_stats(c)
     except PerisaiError as exc:
