@@ -11,46 +11,20 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from . import __version__, settings
-from .errors import PerisaiError
-
-app = typer.Typer(
-    name="perisai",
-    help="Preserve, triage and report abusive Telegram groups as court-grade evidence.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from .cli_kit import (
+    CaseArg,
+    Db,
+    ExportArg,
+    JsonOut,
+    KeyFile,
+    TimezoneOpt,
+    Who,
+    app,
+    emit,
+    fail,
 )
-
-CaseArg = Annotated[Path, typer.Argument(help="Case directory (created when it does not exist).")]
-KeyFile = Annotated[str | None, typer.Option(settings.KEY_FILE.option, help=settings.KEY_FILE.help)]
-Db = Annotated[str | None, typer.Option(settings.DB.option, help=settings.DB.help)]
-Who = Annotated[
-    str | None, typer.Option(settings.INVESTIGATOR.option, help=settings.INVESTIGATOR.help)
-]
-JsonOut = Annotated[bool, typer.Option("--json", help="Print exactly one JSON document.")]
-ExportArg = Annotated[Path, typer.Argument(help="Export folder or its result.json.")]
-TimezoneOpt = Annotated[
-    str | None, typer.Option(settings.TIMEZONE.option, help=settings.TIMEZONE.help)
-]
-
-
-def fail(exc: PerisaiError) -> NoReturn:
-    message = str(exc).replace("\n", " ")
-    typer.echo(f"perisai: error: {message}", err=True)
-    raise typer.Exit(exc.exit_code)
-
-
-def emit(data: Any, as_json: bool, human: str) -> None:
-    if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False, default=str))
-    else:
-        typer.echo(human)
-
-
-def _open(case: Path, key_file: str | None, db: str | None, create: bool = True, who=None):
-    from .case import Case
-
-    return Case.open(case, key_file=key_file, db=db, create=create, investigator=who)
+from .cli_kit import open_case as _open
+from .errors import PerisaiError
 
 
 @app.command()
@@ -376,6 +350,9 @@ def victim_hash_cmd(
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)
+
+
+from . import commands  # noqa: E402,F401  (registers the commands kept in perisai/commands/)
 
 
 def main() -> NoReturn:

@@ -312,6 +312,56 @@ class Decision(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class Victim(Base):
+    """A person registered by a caseworker. Only a pseudonymous alias is kept in the clear."""
+
+    __tablename__ = "victims"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alias: Mapped[str] = mapped_column(String(200), unique=True)
+    registered_utc: Mapped[str] = mapped_column(String(32))
+    investigator: Mapped[str] = mapped_column(String(200))
+
+
+class VictimIdentifier(Base):
+    """One of her identifiers, normalised, stored only as HMAC-SHA256 under a case purpose key."""
+
+    __tablename__ = "victim_identifiers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    victim_id: Mapped[int] = mapped_column(ForeignKey("victims.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # pii.phone | pii.ic | pii.email | pii.handle
+    digest: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class VictimHash(Base):
+    """A hash of one of her own images or videos, made on her device by `victim-hash`."""
+
+    __tablename__ = "victim_hashes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    victim_id: Mapped[int] = mapped_column(ForeignKey("victims.id"), index=True)
+    item: Mapped[int] = mapped_column(Integer)  # position in her file; names are not kept
+    kind: Mapped[str] = mapped_column(String(16))  # image | video
+    algorithm: Mapped[str] = mapped_column(String(16))  # sha256 | md5 | pdq | vpdq
+    value: Mapped[str] = mapped_column(String(64))
+    variant: Mapped[int | None] = mapped_column(Integer)  # dihedral index (pdq), frame (vpdq)
+    quality: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (Index("ix_victim_hashes_alg_value", "algorithm", "value"),)
+
+
+class Outreach(Base):
+    """A caseworker's outreach status for an exposed identifier; the newest row wins.
+
+    Keyed by the identifier's keyed hash, so the status follows the person when the at-risk
+    register merges or splits records as new exports arrive."""
+
+    __tablename__ = "outreach"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(32))  # not_contacted|contacted|police_report|closed
+    note: Mapped[str | None] = mapped_column(Text)
+    set_utc: Mapped[str] = mapped_column(String(32))
+    investigator: Mapped[str] = mapped_column(String(200))
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -339,3 +389,7 @@ CLUSTER_MEMBERS = _table(ClusterMember)
 PREVIEWS = _table(Preview)
 DOXES = _table(DoxRecord)
 DECISIONS = _table(Decision)
+VICTIMS = _table(Victim)
+VICTIM_IDENTIFIERS = _table(VictimIdentifier)
+VICTIM_HASHES = _table(VictimHash)
+OUTREACH = _table(Outreach)
