@@ -4,8 +4,8 @@
 
 Renders N varied screenshots (chat or profile, light or dark, 20-32 px text) with planted
 fictional phones, handles and ICs; counts a planted value as found when it appears in the
-OCR text after join_wrapped() and removing spaces and dashes. Then runs looks_textual() over
-the photos of a `perisai synth` export (messages=300, photos=36, seed=1).
+OCR text after repair_confusables(), join_wrapped() and removing spaces and dashes. Then runs
+looks_textual() over the photos of a `perisai synth` export (messages=300, photos=36, seed=1).
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from perisai.ocr import join_wrapped, looks_textual, ocr_image
+from perisai.ocr import join_wrapped, looks_textual, ocr_image, repair_confusables
 from perisai.ocr.samples import random_sample
 from perisai.synth import synth
 
 
 def _norm(text: str) -> str:
-    return re.sub(r"[\s\-–—]+", "", join_wrapped(text)).lower()
+    return re.sub(r"[\s\-–—]+", "", join_wrapped(repair_confusables(text))).lower()
 
 
 def _phone_found(digits: str, text: str) -> bool:

@@ -98,3 +98,35 @@ def test_join_wrapped():
         "saya 0\n12 tahun",
     ]:
         assert join_wrapped(keep) == keep
+
+
+def test_repair_confusables_in_numbers():
+    from perisai.ocr import repair_confusables
+
+    # Letters Tesseract confuses with digits, inside runs that are mostly digits.
+    assert repair_confusables("no dia 0l2-345 67O9") == "no dia 012-345 6709"
+    assert repair_confusables("IC 9901O1-14-5678") == "IC 990101-14-5678"
+    assert repair_confusables("+6O 17-679 622O") == "+60 17-679 6220"
+    assert repair_confusables("tel 0I9 421 8628") == "tel 019 421 8628"
+    # An upper-case O among a lower-case handle's trailing digits is a zero.
+    assert repair_confusables("IG: hani.aisyahO7") == "IG: hani.aisyah07"
+    assert repair_confusables("@mira_aisyahO7 ok") == "@mira_aisyah07 ok"
+    # Same length, so spans found in the repaired text point into the OCR text.
+    text = "call 0l2-345 67O9 or IG: siti.qistinaO7"
+    assert len(repair_confusables(text)) == len(text)
+
+
+def test_repair_confusables_leaves_words_alone():
+    from perisai.ocr import repair_confusables
+
+    for keep in [
+        "SOS tolong",
+        "Bilik 10, Blok B",
+        "abdul12 and leo7",  # a real l or o before digits in a handle stays
+        "OK 2 O'clock",
+        "Jalan SS2/24",
+        "room 5O",  # too few digits to be a phone or IC
+        "RM1O0",  # a price: under six digits, left alone
+        "Mira_AisyahO7",  # mixed case: a display name, not a handle
+    ]:
+        assert repair_confusables(keep) == keep, keep

@@ -6,7 +6,7 @@ decides what may be read at all (quarantined files are never passed here). See d
 
 from perisai.ocr.engine import MAX_PIXELS, OcrResult, ocr_image, tesseract_available
 from perisai.ocr.screen import looks_textual
-from perisai.ocr.text import join_wrapped
+from perisai.ocr.text import join_wrapped, repair_confusables
 
 __all__ = [
     "MAX_PIXELS",
@@ -14,5 +14,6 @@ __all__ = [
     "join_wrapped",
     "looks_textual",
     "ocr_image",
+    "repair_confusables",
     "tesseract_available",
 ]

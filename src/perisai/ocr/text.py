@@ -23,6 +23,18 @@ _TAIL_LABEL = re.compile(
 )
 _HEAD_VALUE = re.compile(r"^(?:@?[\w.]+|\+?\d)")
 
+# Letters Tesseract reads in place of digits, and the digit each stands for.
+_DIGIT_FOR = str.maketrans(
+    {"O": "0", "o": "0", "D": "0", "I": "1", "l": "1", "|": "1", "S": "5", "B": "8"}
+)
+_CONFUSABLE = "OoDIl|SB"
+# A run of digits and confusable letters with phone/IC separators, not inside a word.
+_NUMBER_RUN = re.compile(
+    rf"(?<![A-Za-z])\+?[0-9{_CONFUSABLE}][0-9{_CONFUSABLE} .\-()]*[0-9{_CONFUSABLE}](?![A-Za-z])"
+)
+# A lower-case handle whose trailing digits include an upper-case O: "aisyahO7".
+_HANDLE_TAIL = re.compile(r"(?<![\w.])(@?[a-z0-9._]*[a-z._])([0-9O]*O[0-9O]*)(?![\w])")
+
 
 def _digits(s: str) -> int:
     return sum(c.isdigit() for c in s)
@@ -52,6 +64,30 @@ def _joiner(prev: str, nxt: str) -> str | None:
     if _TAIL_LABEL.search(p) and _HEAD_VALUE.match(n):
         return " "
     return None
+
+
+def _number_run(m: re.Match[str]) -> str:
+    run = m.group()
+    digits = sum(c.isdigit() for c in run)
+    letters = sum(c in _CONFUSABLE for c in run)
+    if digits < 6 or letters == 0 or letters > 2 or 3 * letters > digits:
+        return run
+    return run.translate(_DIGIT_FOR)
+
+
+def _handle_tail(m: re.Match[str]) -> str:
+    head, tail = m.group(1), m.group(2)
+    if not any(c.isdigit() for c in tail):
+        return m.group()
+    return head + tail.replace("O", "0")
+
+
+def repair_confusables(text: str) -> str:
+    """Puts digits back where OCR read letters: "0l2-345 67O9" -> "012-345 6709",
+    "IG: hani.aisyahO7" -> "IG: hani.aisyah07". Only inside runs that are mostly digits (six
+    or more real ones, at most two letters) and in the trailing digits of a lower-case handle;
+    words are left alone. One character for one, so spans stay valid."""
+    return _HANDLE_TAIL.sub(_handle_tail, _NUMBER_RUN.sub(_number_run, text))
 
 
 def join_wrapped(text: str) -> str:

@@ -22,7 +22,7 @@ MF, MA, OCC, MSG = m.MEDIA_FILES, m.MEDIA_ANALYSIS, m.MEDIA_OCCURRENCES, m.MESSA
 
 class OcrStage(QueryStage):
     name = "ocr"
-    version = 1
+    version = 2  # 2: confusable letters repaired in numbers and handles
     batch_size = 8
 
     def __init__(self, vault_root: Path, vault_key: bytes) -> None:
@@ -43,7 +43,7 @@ class OcrStage(QueryStage):
         )
 
     def process(self, items: list[Any]) -> list[tuple[int, str, str, list[dict[str, Any]]]]:
-        from ..ocr import join_wrapped, looks_textual, ocr_image
+        from ..ocr import join_wrapped, looks_textual, ocr_image, repair_confusables
 
         vault = Vault(self.vault_root, self.vault_key)
         out: list[tuple[int, str, str, list[dict[str, Any]]]] = []
@@ -54,7 +54,7 @@ class OcrStage(QueryStage):
                 if not textual:
                     out.append((media_id, sha, "skipped", []))
                     continue
-                text = join_wrapped(ocr_image(data).text)
+                text = join_wrapped(repair_confusables(ocr_image(data).text))
             except Exception:  # noqa: BLE001 - an unreadable file is skipped, never fatal
                 out.append((media_id, sha, "failed", []))
                 continue
