@@ -362,6 +362,73 @@ class Outreach(Base):
     investigator: Mapped[str] = mapped_column(String(200))
 
 
+class WebUser(Base):
+    """A person who may log in to the review web UI. Only the Argon2id hash is kept."""
+
+    __tablename__ = "web_users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)  # pseudonymous, in custody log
+    role: Mapped[str] = mapped_column(String(16))  # admin | investigator | caseworker | viewer
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_utc: Mapped[str] = mapped_column(String(32))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until_utc: Mapped[str | None] = mapped_column(String(32))
+
+
+class WebSession(Base):
+    """A login. The cookie holds a random token; only its keyed hash is stored."""
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_utc: Mapped[str] = mapped_column(String(32))
+    expires_utc: Mapped[str] = mapped_column(String(32))
+
+
+class LoginAttempt(Base):
+    """Every login attempt, for rate limiting and lockout."""
+
+    __tablename__ = "web_login_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    time_utc: Mapped[str] = mapped_column(String(32))
+    ok: Mapped[bool] = mapped_column(Boolean)
+
+
+class Reveal(Base):
+    """One reveal of a less-blurred view: who, which file, when, for how long."""
+
+    __tablename__ = "web_reveals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"), index=True)
+    day: Mapped[str] = mapped_column(String(10), index=True)  # UTC date, budget period
+    media_sha256: Mapped[str] = mapped_column(String(64))
+    started_utc: Mapped[str] = mapped_column(String(32))
+    seconds: Mapped[int] = mapped_column(Integer)
+
+
+class ReviewDay(Base):
+    """A reviewer's time on review pages in one UTC day, for the budget and break prompts."""
+
+    __tablename__ = "web_review_days"
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    active_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    since_break_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    last_seen_utc: Mapped[str | None] = mapped_column(String(32))
+
+
+class WebSetting(Base):
+    """Per-case settings of the web UI (the exposure budget)."""
+
+    __tablename__ = "web_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 def _table(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
@@ -393,3 +460,9 @@ VICTIMS = _table(Victim)
 VICTIM_IDENTIFIERS = _table(VictimIdentifier)
 VICTIM_HASHES = _table(VictimHash)
 OUTREACH = _table(Outreach)
+WEB_USERS = _table(WebUser)
+WEB_SESSIONS = _table(WebSession)
+LOGIN_ATTEMPTS = _table(LoginAttempt)
+REVEALS = _table(Reveal)
+REVIEW_DAYS = _table(ReviewDay)
+WEB_SETTINGS = _table(WebSetting)
