@@ -25,6 +25,7 @@ from .stages.nudity import NudityStage
 from .stages.ocr import OcrStage
 from .stages.previews import PreviewStage
 from .stages.text import TextStage
+from .stages.victim_match import VictimMatchStage
 
 Progress = Callable[[str, int, int], None]
 
@@ -35,6 +36,7 @@ def all_stages(case: Case, seal_to: Any = None) -> list[Stage]:
         HashStage(case.vault.root, case.keys.purpose("vault")),
         GroupStage(),
         MatchStage(case, seal_to),
+        VictimMatchStage(),
         NudityStage(case.vault.root, case.keys.purpose("vault")),
         PreviewStage(case.vault.root, case.keys.purpose("vault")),
         OcrStage(case.vault.root, case.keys.purpose("vault")),
