@@ -102,30 +102,81 @@ def _export_custody(conn: Any) -> tuple[bytes, list[dict[str, Any]]]:
     return ("\n".join(lines) + "\n").encode("utf-8") if lines else b"", rows
 
 
+def _no_images(value: Any) -> Any:
+    """The report context with every embedded image (data: URI) taken out."""
+    if isinstance(value, str):
+        return None if value.startswith("data:image/") else value
+    if isinstance(value, dict):
+        return {k: _no_images(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_no_images(v) for v in value)
+    return value
+
+
+def _html_report(case: Any, kind: str, folder: Path, who: str | None) -> list[Path]:
+    """An HTML report and its PDF without thumbnails: a bundle never carries pixels."""
+    import importlib
+
+    from ..reports import render_html
+    from ..reports.pdf import write_pdf
+
+    module = importlib.import_module(f"..reports.{kind}", __package__)
+    ctx = _no_images(module.context(case, include_identities=False, who=who))
+    html = render_html(kind, ctx)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{kind}.html", folder / f"{kind}.pdf"]
+    paths[0].write_text(html, encoding="utf-8")
+    refused = write_pdf(html, paths[1])
+    with case.begin() as conn:
+        for path in paths:
+            data = path.read_bytes()
+            case.log(
+                conn,
+                "report.write",
+                {
+                    "kind": kind,
+                    "format": path.suffix[1:],
+                    "path": f"(bundle) reports/{kind}/{path.name}",
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "size": len(data),
+                    "include_identities": False,
+                    "thumbnails": False,
+                    "refused_urls": len(refused),
+                },
+                who,
+            )
+    return paths
+
+
 def _render_reports(case: Any, folder: Path, who: str | None) -> tuple[list[Path], str | None]:
     """Files rendered by perisai.reports; (files, reason) where reason says why none came."""
     try:
-        from .. import reports  # type: ignore[attr-defined,unused-ignore]
+        from ..reports import render
     except ImportError:
         return [], "perisai.reports is not available in this version"
-    render = getattr(reports, "render", None)
-    if render is None:
-        return [], "perisai.reports has no render()"
     out: list[Path] = []
-    targets = {
-        "police": folder / "police",
-        "takedown": folder / "takedown",
-        "vics": folder / "vics.json",
-        "ncmec": folder / "ncmec.xml",
-    }
     for kind in REPORT_KINDS:
-        for path in render(case, kind, targets[kind], include_identities=False, who=who):
-            path = Path(path)
-            if path.is_dir():
-                out += sorted(p for p in path.rglob("*") if p.is_file())
+        try:
+            if kind in ("police", "takedown"):
+                out += _html_report(case, kind, folder / kind, who)
             else:
-                out.append(path)
+                target = folder / ("vics.json" if kind == "vics" else "ncmec.xml")
+                written = render(case, kind, target, include_identities=False, who=who)
+                out += [Path(p) for p in written]
+        except PerisaiError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - no bundle rather than one missing a report
+            raise PerisaiError(
+                f"the {kind} report could not be made, so no bundle was written "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
     return out, None
+
+
+def _refuse_pixels(name: str, data: bytes) -> None:
+    """Last guard: no embedded image may ride along in any bundled file."""
+    if b"data:image/" in data or (name.endswith(".pdf") and b"/Subtype /Image" in data):
+        raise PerisaiError(f"refusing to bundle {name}: it embeds an image")
 
 
 README = """Perisai evidence bundle
@@ -231,6 +282,7 @@ def create_bundle(case: Any, out: Path | str, who: str | None = None) -> dict[st
             sha = _sha256_file(data) if isinstance(data, Path) else hashlib.sha256(data).hexdigest()
             if sha in media:
                 raise PerisaiError(f"refusing to bundle {name}: it is a media file of the case")
+            _refuse_pixels(name, data.read_bytes() if isinstance(data, Path) else data)
             files.append({"path": name, "size": size, "sha256": sha})
         manifest = {
             "format": FORMAT,

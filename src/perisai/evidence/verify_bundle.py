@@ -45,7 +45,7 @@ KEY_LIMIT = 4096
 SIG_LIMIT = 1024
 _LOCAL = struct.Struct("<4s5H3L2H")
 _END = struct.Struct("<4s4H2LH")
-_CENTRAL_FIXED = 46
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
 
 
 def _fail(message: str) -> CheckFailed:
@@ -140,6 +140,14 @@ def _check_signature(
     try:
         public.verify(sig, manifest)
     except InvalidSignature:
+        try:
+            named = json.loads(manifest)["signing_key"]["fingerprint"]
+        except (ValueError, KeyError, TypeError):
+            named = None
+        if named is not None and named != signing.fingerprint(public):
+            raise _fail(
+                f"{PUBLIC_KEY} is not the key named in {MANIFEST}: the signature does not verify"
+            ) from None
         raise _fail(
             f"{MANIFEST} does not match its signature {SIGNATURE}: one of them was changed"
         ) from None
@@ -253,6 +261,7 @@ def _check_container(raw: IO[bytes], zf: zipfile.ZipFile, file_size: int) -> Non
     """Every byte of the zip outside the members' data must be as bundle.write_zip makes it."""
     offset = 0
     want_time, want_date = _dos(ZIP_TIME)
+    central_bytes: list[bytes] = []
     for info in zf.infolist():
         name = info.filename
         where = f"the zip header of {name}"
@@ -311,11 +320,39 @@ def _check_container(raw: IO[bytes], zf: zipfile.ZipFile, file_size: int) -> Non
         )
         if fields != want or raw.read(len(name_bytes)) != name_bytes:
             raise _fail(f"{where} (local header) was altered")
+        central_bytes.append(
+            _CENTRAL.pack(
+                b"PK\x01\x02",
+                ZIP_VERSION,
+                ZIP_SYSTEM,
+                ZIP_VERSION,
+                0,
+                flags,
+                zipfile.ZIP_STORED,
+                want_time,
+                want_date,
+                info.CRC,
+                info.file_size,
+                info.file_size,
+                len(name_bytes),
+                0,
+                0,
+                0,
+                0,
+                ZIP_MODE,
+                offset,
+            )
+            + name_bytes
+        )
         offset += _LOCAL.size + len(name_bytes) + info.file_size
-    cd_size = sum(_CENTRAL_FIXED + len(i.filename.encode("utf-8")) for i in zf.infolist())
+    central = b"".join(central_bytes)
+    cd_size = len(central)
     n = len(zf.infolist())
     if zf.start_dir != offset or file_size != offset + cd_size + _END.size:
         raise _fail("the zip has bytes outside its entries (the container was altered)")
+    raw.seek(offset)
+    if raw.read(cd_size) != central:
+        raise _fail("the zip's central directory was altered")
     raw.seek(offset + cd_size)
     end = _END.unpack(raw.read(_END.size))
     if end != (b"PK\x05\x06", 0, 0, n, n, cd_size, offset, 0):
