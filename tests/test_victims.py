@@ -491,3 +491,47 @@ def test_cli_add_list_withdraw(tmp_path, export, case):
     assert json.loads(r.stdout)["id"] == added["id"]
     r = run_cli("victim", "list", root, "--json")
     assert json.loads(r.stdout) == []
+
+
+def test_reencoded_videos_match_by_vpdq_and_only_their_own(tmp_path):
+    pytest.importorskip("av")
+    export = tmp_path / "export"
+    synth(export, messages=200, photos=0, videos=6, seed=3)
+    truth = _truth(export)
+    videos = [x for x in truth["media"] if x["kind"] == "video" and x.get("path")]
+    originals = [x for x in videos if not x.get("derived_from")]
+    reencoded = [x for x in videos if x.get("derived_from")]
+    assert reencoded
+    case = Case.open(tmp_path / "case")
+    ingest(case, export)
+    triage(case, workers=1, only="hash")
+    for i, x in enumerate(originals):
+        add_victim(case, f"v{i}", hashes_file=_hash_file(tmp_path, f"v{i}", [export / x["path"]]))
+    by_sha = {x["sha256"]: x for x in videos}
+    alias_of = {x["path"]: f"v{i}" for i, x in enumerate(originals)}
+    got = {
+        (f["detail"]["alias"], by_sha[f["media_sha256"]]["path"], f["detail"]["algorithm"])
+        for f in findings(case, "media.victim_match")
+        if f["media_sha256"] in by_sha
+    }
+    expected = {(alias_of[x["path"]], x["path"], "sha256") for x in originals}
+    expected |= {(alias_of[x["derived_from"]], x["path"], "vpdq") for x in reencoded}
+    assert got == expected
+    hit = next(
+        f for f in findings(case, "media.victim_match") if f["detail"]["algorithm"] == "vpdq"
+    )
+    assert hit["detail"]["query_frames_matched_pct"] >= 50 and hit["detail"]["distance"] <= 31
+
+
+def test_withdrawal_with_another_reader_still_deletes(tmp_path, export, case):
+    person, alias, hashes, _ = _secrets(case, tmp_path, export)
+    add_victim(case, alias, phones=_ids(person, "pii.phone"), hashes_file=hashes)
+    reader = sqlite3.connect(case.root / "perisai.db")
+    reader.execute("BEGIN")
+    reader.execute("select count(*) from messages").fetchone()
+    try:
+        out = withdraw_victim(case, alias)
+    finally:
+        reader.close()
+    assert out["vacuumed"] is False and out["hashes"] > 0
+    assert list_victims(case) == [] and findings(case, "media.victim_match") == []

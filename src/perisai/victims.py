@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from .case import Case
 from .custody import utc_now
@@ -504,7 +504,10 @@ def withdraw_victim(case: Case, alias: str, who: str | None = None) -> dict[str,
 
 def _scrub(case: Case) -> bool:
     """VACUUM (rewrites every page: no free page or stale cell survives) and empty the WAL."""
-    with case.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM")
-        busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
+    try:
+        with case.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM")
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
+    except OperationalError:  # another process has the case open: the rows are gone anyway
+        return False
     return not busy

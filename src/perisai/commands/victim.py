@@ -120,4 +120,9 @@ def victim_withdraw(
         f"withdrawn victim {result['id']}: {result['identifiers']} identifiers, "
         f"{result['hashes']} hashes and {result['findings']} matches deleted"
     )
+    if not result["vacuumed"]:
+        human += (
+            "; the database could not be compacted (another process has the case open, or"
+            " not SQLite): see docs/victims.md"
+        )
     emit(result, as_json, human)

@@ -75,21 +75,14 @@ class VictimMatchStage(RecomputeStage):
             rank = (2 if info["algorithm"] == "pdq" else 3, distance, info["item"])
             offer(victim, media_id, sha, rank, info)
 
-        latest = _latest()
+        postings = self._postings(conn, sorted({media for _, media in best}))
         rows: list[dict[str, Any]] = []
         files: dict[str, int] = {}
         for (victim, media_id), (_, sha, info) in sorted(best.items()):
             detail = {"victim_id": victim, "alias": aliases.get(victim), **info}
             distance = int(info["distance"])
             score = 1.0 if distance == 0 else round(1 - distance / 64, 3)
-            for message_pk, chat_id in conn.execute(
-                select(OCC.c.message_pk, MSG.c.chat_id)
-                .join(MSG, MSG.c.id == OCC.c.message_pk)
-                .join(latest, latest.c.id == OCC.c.message_pk)
-                .where(OCC.c.media_id == media_id)
-                .distinct()
-                .order_by(OCC.c.message_pk)
-            ):
+            for message_pk, chat_id in postings.get(media_id, ()):
                 rows.append(
                     {
                         "kind": KIND,
@@ -110,6 +103,22 @@ class VictimMatchStage(RecomputeStage):
         if rows:
             conn.execute(insert(m.FINDINGS), rows)
         return {KIND: len(rows), **{f"files_{k}": n for k, n in sorted(files.items())}}
+
+    def _postings(self, conn: Connection, media_ids: list[int]) -> dict[int, list[tuple]]:
+        """media id -> [(message pk, chat id)] of the newest version of each message with it."""
+        latest = _latest()
+        out: dict[int, list[tuple]] = {}
+        for start in range(0, len(media_ids), 500):
+            for media_id, message_pk, chat_id in conn.execute(
+                select(OCC.c.media_id, OCC.c.message_pk, MSG.c.chat_id)
+                .join(MSG, MSG.c.id == OCC.c.message_pk)
+                .join(latest, latest.c.id == OCC.c.message_pk)
+                .where(OCC.c.media_id.in_(media_ids[start : start + 500]))
+                .distinct()
+                .order_by(OCC.c.media_id, OCC.c.message_pk)
+            ):
+                out.setdefault(media_id, []).append((message_pk, chat_id))
+        return out
 
     def _pdq(self, conn: Connection) -> list[tuple[Any, ...]]:
         entries = conn.execute(
