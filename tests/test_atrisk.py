@@ -5,7 +5,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from perisai.analysis.atrisk import at_risk, identifier_digest, normalise_status, set_status
+from perisai.analysis.atrisk import at_risk, normalise_status, set_status
 from perisai.case import Case
 from perisai.commands.atrisk import plain
 from perisai.errors import BadInput
@@ -14,6 +14,7 @@ from perisai.pipeline import triage
 from perisai.store import models as m
 from perisai.synth import synth
 from perisai.verify import verify
+from perisai.victims import identifier_digest
 
 from helpers import msg, run_cli, write_export
 

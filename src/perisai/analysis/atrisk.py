@@ -28,10 +28,7 @@ data (a new export, a re-run stage) arrives. Outreach statuses are stored per id
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +38,7 @@ from .. import custody, settings
 from ..case import Case
 from ..errors import BadInput
 from ..store import models as m
+from ..victims import PURPOSE, identifier_digest
 from . import iso_utc
 
 F, MSG, CHAT, ACT, DOX = m.FINDINGS, m.MESSAGES, m.CHATS, m.ACTORS, m.DOXES
@@ -83,22 +81,6 @@ def _member_mention(kind: str, value: str, score: float, detail: dict[str, Any])
     if detail.get("entity") == "mention_name":
         return True
     return detail.get("via") == "mention" and score < 0.9
-
-
-def _identifier_digest(case: Case, kind: str, value: str) -> str:
-    """HMAC-SHA256 under the case's "victim-id" purpose key over f"{kind}\\0{value}"."""
-    key = case.keys.purpose("victim-id")
-    return hmac.new(key, f"{kind}\0{value}".encode(), hashlib.sha256).hexdigest()
-
-
-def identifier_digest(case: Case, kind: str, value: str) -> str:
-    """`perisai.victims.identifier_digest` when that module exists, else the same HMAC."""
-    try:
-        victims = importlib.import_module("perisai.victims")
-    except ImportError:
-        return _identifier_digest(case, kind, value)
-    fn: Callable[[Case, str, str], str] | None = getattr(victims, "identifier_digest", None)
-    return fn(case, kind, value) if fn else _identifier_digest(case, kind, value)
 
 
 # --- union-find with one value per slot ----------------------------------------------------
@@ -308,8 +290,9 @@ def _key(x: dict[str, Any]) -> tuple[int, int]:
 
 def _statuses(case: Case, persons: list[dict[str, Any]]) -> None:
     """Each person's newest outreach row over all of her identifiers' digests."""
+    key = case.keys.purpose(PURPOSE)
     digests = {
-        p["id"]: [identifier_digest(case, i["kind"], i["value"]) for i in p["identifiers"]]
+        p["id"]: [identifier_digest(key, i["kind"], i["value"]) for i in p["identifiers"]]
         for p in persons
     }
     with case.engine.connect() as conn:
@@ -372,7 +355,8 @@ def set_status(
     person = next((p for p in at_risk(case) if p["id"] == person_id), None)
     if person is None:
         raise BadInput(f"no at-risk person with id {person_id} (see `perisai atrisk list`)")
-    digests = [identifier_digest(case, i["kind"], i["value"]) for i in person["identifiers"]]
+    key = case.keys.purpose(PURPOSE)
+    digests = [identifier_digest(key, i["kind"], i["value"]) for i in person["identifiers"]]
     when = custody.utc_now()
     investigator = settings.investigator(who)
     with case.begin() as conn:
