@@ -1,0 +1,1 @@
+"""The review web UI (`perisai serve`); see docs/web.md."""
