@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from .. import __version__
 from ..case import Case
@@ -26,7 +27,10 @@ TEMPLATES = Path(__file__).with_name("templates")
 
 
 def _finalize(value: Any) -> Any:
-    return common.neutralise(value) if isinstance(value, str) else value
+    # Markup comes from our own macros, whose expressions were finalised already.
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return common.neutralise(value)
+    return value
 
 
 def environment() -> Environment:

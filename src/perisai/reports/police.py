@@ -19,7 +19,17 @@ from ..store import models as m
 from . import common as c
 
 TIMELINE_LIMIT = 300
-OFFENDER_LIMIT = 25
+OFFENDER_LIMIT = 10  # in full; the rest in one compact table
+OFFENDER_TABLE_LIMIT = 100
+HARMFUL = (
+    "media.match",
+    "media.victim_match",
+    "intent.csam_coded",
+    "intent.sextortion",
+    "intent.trade",
+    "intent.solicitation",
+    "link.telegram",
+)
 PEOPLE_LIMIT = 200
 MEDIA_ROWS_LIMIT = 500
 NOTABLE_SERVICE = {
@@ -207,29 +217,56 @@ def people_section(
     }
 
 
+def _harmful_messages(conn: Any, lk: c.Lookups, tg_id: Any, limit: int = 8) -> list[dict]:
+    """The sender's messages with harmful findings or doxes, oldest first."""
+    actor = lk.actor_by_tg.get(tg_id)
+    if actor is None:
+        return []
+    F, MSG = m.FINDINGS, m.MESSAGES
+    latest = _latest()
+    rows = conn.execute(
+        select(F.c.kind, MSG.c.chat_id, MSG.c.message_id, MSG.c.link, MSG.c.date_utc)
+        .join(MSG, MSG.c.id == F.c.message_pk)
+        .where(MSG.c.sender_id == actor["id"], MSG.c.id.in_(select(latest.c.id)))
+        .where(F.c.kind.in_(HARMFUL) | F.c.kind.startswith("pii."))
+        .order_by(MSG.c.date_utc, MSG.c.message_id)
+    )
+    by_message: dict[tuple[int, int], dict[str, Any]] = {}
+    for r in rows:
+        key = (r.chat_id, r.message_id)
+        ref = by_message.get(key)
+        if ref is None:
+            if len(by_message) >= limit:
+                continue
+            ref = c.message_ref(lk.chat(r.chat_id), r.message_id, r.link)
+            ref.update(date_utc=r.date_utc, kinds=[])
+            by_message[key] = ref
+        label = c.KIND_LABELS.get(r.kind, (r.kind, r.kind))[1]
+        if label not in ref["kinds"]:
+            ref["kinds"].append(label)
+    return list(by_message.values())
+
+
 def offenders_section(
     conn: Any, lk: c.Lookups, profiles: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     top = profiles[:OFFENDER_LIMIT]
     pairs = {(r.get("chat_id"), r.get("message_id")) for p in top for r in p.get("roles", [])}
     links = c.resolve_links(conn, lk, pairs)
     out = []
-    for rank, p in enumerate(top, 1):
+    for rank, p in enumerate(profiles[:OFFENDER_TABLE_LIMIT], 1):
         person = lk.user(p.get("tg_id"))
         names = p.get("names") or person["names"]
-        evidence = []
-        for role in p.get("roles", [])[:8]:
+        roles = []
+        for role in p.get("roles", [])[:8] if rank <= OFFENDER_LIMIT else []:
             chat = lk.chat_by_tg.get(role.get("chat_id"), {})
-            ref = c.message_ref(
-                chat,
-                role.get("message_id"),
-                links.get((role.get("chat_id"), role.get("message_id"))),
-            )
+            key = (role.get("chat_id"), role.get("message_id"))
+            ref = c.message_ref(chat, role.get("message_id"), links.get(key))
             ref["role"] = role.get("role")
-            ref["role_label"] = c.KIND_LABELS.get(role.get("role") or "", None)
             detail = role.get("detail")
             ref["detail"] = detail if isinstance(detail, str) else ""
-            evidence.append(ref)
+            roles.append(ref)
+        findings = sorted((p.get("findings") or {}).items(), key=lambda kv: -kv[1])
         out.append(
             {
                 "rank": rank,
@@ -238,18 +275,20 @@ def offenders_section(
                 "display": c.display_names({"names": names}),
                 "messages": p.get("messages", 0),
                 "findings": [
-                    {"kind": k, "label": c.KIND_LABELS.get(k, (k, k)), "n": n}
-                    for k, n in sorted((p.get("findings") or {}).items(), key=lambda kv: -kv[1])
+                    {"kind": k, "label": c.KIND_LABELS.get(k, (k, k)), "n": n} for k, n in findings
                 ],
                 "first_seen": p.get("first_seen"),
                 "last_seen": p.get("last_seen"),
                 "bots": p.get("bots", []),
                 "media": p.get("media") or {},
-                "evidence": evidence,
-                "sources": p.get("sources", []),
+                "roles": roles,
+                "evidence": (
+                    _harmful_messages(conn, lk, p.get("tg_id")) if rank <= OFFENDER_LIMIT else []
+                ),
+                "sources": len(p.get("sources", [])),
             }
         )
-    return out
+    return out[:OFFENDER_LIMIT], out[OFFENDER_LIMIT:]
 
 
 def media_section(case: Case, media: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -290,6 +329,7 @@ def context(case: Case, *, include_identities: bool = False, who: str | None = N
         lk = c.Lookups(conn)
         media = c.media_index(case, conn, lk)
         events, n_events = timeline(conn, lk, media, people, include_identities)
+        offenders = offenders_section(conn, lk, profiles)
         ctx = {
             "title": ("Laporan Kes Polis", "Police Case Report"),
             "kind": "police",
@@ -304,7 +344,8 @@ def context(case: Case, *, include_identities: bool = False, who: str | None = N
             "chats": chats_section(conn, lk),
             "timeline": events,
             "timeline_total": n_events,
-            "offenders": offenders_section(conn, lk, profiles),
+            "offenders": offenders[0],
+            "offenders_rest": offenders[1],
             "offenders_total": len(profiles),
             "people": people_section(conn, lk, people, include_identities),
             "media": media_section(case, media),

@@ -27,10 +27,10 @@ MCMC = (
 )
 STEPS = {
     "pii.phone": (
-        "Pertimbangkan menukar nombor telefon; dalam WhatsApp dan Telegram set 'Nombor telefon' "
-        "dan 'Gambar profil' kepada 'Kenalan saya' atau 'Tiada sesiapa'.",
-        "Consider changing the phone number; in WhatsApp and Telegram set 'Phone number' and "
-        "'Profile photo' visibility to 'My contacts' or 'Nobody'.",
+        "Pertimbangkan menukar nombor telefon; dalam tetapan privasi WhatsApp dan Telegram set "
+        "'Nombor telefon' dan 'Gambar profil' kepada 'Kenalan saya' atau 'Tiada sesiapa'.",
+        "Consider changing the phone number; in WhatsApp and Telegram privacy settings set "
+        "'Phone number' and 'Profile photo' to 'My contacts' or 'Nobody'.",
     ),
     "pii.handle": (
         "Jadikan akaun media sosial peribadi, semak pengikut, hidupkan pengesahan dua langkah.",
