@@ -535,3 +535,53 @@ def test_withdrawal_with_another_reader_still_deletes(tmp_path, export, case):
         reader.close()
     assert out["vacuumed"] is False and out["hashes"] > 0
     assert list_victims(case) == [] and findings(case, "media.victim_match") == []
+
+
+@pytest.fixture
+def pg_url():
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    admin_url = os.environ.get(
+        "PERISAI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+    name = f"perisai_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        if os.environ.get("PERISAI_REQUIRE_PG"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {admin_url}: {exc}")
+    yield admin_url.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_registry_on_postgres(tmp_path, pg_url):
+    export = tmp_path / "export"
+    synth(export, messages=250, photos=12, seed=5)
+    truth = _truth(export)
+    case = Case.open(tmp_path / "case", db=pg_url)
+    assert case.engine.dialect.name == "postgresql"
+    ingest(case, export)
+    triage(case, workers=1, only="hash,text")
+    photo = next(x for x in truth["media"] if x.get("path") and x["kind"] == "photo")
+    phone = next(f["value"] for f in findings(case, "pii.phone"))
+    added = add_victim(
+        case, "pg", phones=[phone], hashes_file=_hash_file(tmp_path, "pg", [export / photo["path"]])
+    )
+    [person] = list_victims(case)
+    kinds = {x["kind"] for x in person["matches"]}
+    assert {"pii.phone", "media.victim_match"} <= kinds and added["matches"] == len(
+        person["matches"]
+    )
+    out = withdraw_victim(case, "pg")
+    assert out["vacuumed"] is False and out["hashes"] == 10  # sha256, md5, 8 PDQ variants
+    assert _state(case)[:3] == (0, 0, 0) and findings(case, "media.victim_match") == []
+    assert verify(case)["ok"]
+    case.close()
