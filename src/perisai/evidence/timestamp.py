@@ -36,6 +36,16 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 }
 
 
+class _Reply(core.Sequence):
+    """TimeStampResp with the token optional, as RFC 3161 has it (asn1crypto requires it, so
+    a refusal, which carries none, would not parse)."""
+
+    _fields = [
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
+
+
 def build_request(digest: bytes, nonce: int) -> tsp.TimeStampReq:
     return tsp.TimeStampReq(
         {
@@ -55,9 +65,8 @@ def build_request(digest: bytes, nonce: int) -> tsp.TimeStampReq:
 def _token(data: bytes, where: str) -> cms.ContentInfo:
     """The token from a TimeStampResp (status must be granted) or a bare token."""
     try:
-        resp = tsp.TimeStampResp.load(data)
+        resp = _Reply.load(data)
         status = resp["status"]["status"].native
-        token = resp["time_stamp_token"]
         if status not in ("granted", "granted_with_mods"):
             text = resp["status"]["status_string"].native
             info = resp["status"]["fail_info"].native
@@ -67,6 +76,7 @@ def _token(data: bytes, where: str) -> cms.ContentInfo:
                 + (f", failure {sorted(info)}" if info else "")
                 + ")"
             )
+        token = resp["time_stamp_token"]  # absent from a refusal, so read only now
         if isinstance(token, core.Void) or token.native is None:
             raise PerisaiError(f"{where}: the TSA reply holds no token")
         return token

@@ -267,7 +267,7 @@ def _check_container(raw: IO[bytes], zf: zipfile.ZipFile, file_size: int) -> Non
         where = f"the zip header of {name}"
         utf8 = not name.isascii()
         flags = 0x800 if utf8 else 0
-        central = (
+        fields_cd = (
             info.create_version,
             info.create_system,
             info.extract_version,
@@ -297,7 +297,7 @@ def _check_container(raw: IO[bytes], zf: zipfile.ZipFile, file_size: int) -> Non
             ZIP_MODE,
             info.file_size,
         )
-        if central != expected or info.header_offset != offset:
+        if fields_cd != expected or info.header_offset != offset:
             raise _fail(f"{where} (central directory) was altered")
         raw.seek(offset)
         local = raw.read(_LOCAL.size)
