@@ -28,7 +28,7 @@ MIN_PASSWORD = 12
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
 LOCK = timedelta(minutes=15)
-# Rate limit: this many attempts (any outcome) from one client within WINDOW, then refuse.
+# Rate limit: this many failed attempts from one client within WINDOW, then refuse unchecked.
 MAX_ATTEMPTS_PER_CLIENT = 30
 
 DEFAULT_BUDGET = {"reveals": 20, "minutes": 120}
@@ -103,7 +103,7 @@ def authenticate(
 
     Raises LoginRefused otherwise. Every attempt is recorded; MAX_FAILURES failures for a name
     within WINDOW lock it for LOCK (logged as `user.lockout`), and more than
-    MAX_ATTEMPTS_PER_CLIENT attempts from one client within WINDOW are refused unchecked."""
+    MAX_ATTEMPTS_PER_CLIENT failures from one client within WINDOW are refused unchecked."""
     now = now or datetime.now(UTC)
     since = _iso(now - WINDOW)
     LA = m.LOGIN_ATTEMPTS
@@ -111,7 +111,9 @@ def authenticate(
     client = client[:64]
     with case.begin() as conn:
         recent = conn.execute(
-            select(func.count()).where(LA.c.client == client, LA.c.time_utc >= since)
+            select(func.count()).where(
+                LA.c.client == client, LA.c.time_utc >= since, LA.c.ok.is_(False)
+            )
         ).scalar_one()
         if recent >= MAX_ATTEMPTS_PER_CLIENT:
             raise LoginRefused("too many login attempts from here: wait 15 minutes")

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -47,6 +47,13 @@ def templates() -> Jinja2Templates:
     return t
 
 
+def routers() -> list[APIRouter]:
+    """Every router of the app: the only place routes come from (tests enumerate them)."""
+    from .routes import admin, pages, people, review
+
+    return [module.router for module in (pages, review, people, admin)]
+
+
 def create_app(case: Case) -> FastAPI:
     """The app for one open case. `app.state.lock` serialises writes (one custody chain)."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
@@ -75,10 +82,8 @@ def create_app(case: Case) -> FastAPI:
             request, "error.html", {"message": str(exc), "user": None}, status_code=403
         )
 
-    from .routes import admin, pages, people, review
-
-    for module in (pages, review, people, admin):
-        app.include_router(module.router)
+    for router in routers():
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     return app
 
