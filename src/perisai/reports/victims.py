@@ -80,7 +80,10 @@ def _steps(kinds: set[str], has_images: bool) -> list[tuple[str, str]]:
 
 
 def context(case: Case, *, include_identities: bool = True, who: str | None = None) -> dict:
-    people = c.at_risk(case)
+    # Highest risk first: the caseworker starts at the top.
+    people = sorted(
+        c.at_risk(case), key=lambda p: (-(p.get("dox_score") or 0), -p.get("occurrences", 0))
+    )
     registered = c.registered_victims(case)
     with case.engine.connect() as conn:
         lk = c.Lookups(conn)
