@@ -112,7 +112,10 @@ def context(case: Case, *, include_identities: bool = True, who: str | None = No
                         {c.KIND_LABELS.get(k, (k, k)) for k in kinds}, key=lambda x: x[1]
                     ),
                     "occurrences": p.get("occurrences", 0),
-                    "chats": [lk.chat_by_tg.get(x, {"tg_id": x}) for x in p.get("chat_ids", [])],
+                    "chats": [
+                        lk.chat_by_tg.get(x, {"tg_id": x, "name": None})
+                        for x in p.get("chat_ids", [])
+                    ],
                     "first_seen": p.get("first_seen"),
                     "last_seen": p.get("last_seen"),
                     "posted_by": [lk.user(u) for u in p.get("posted_by", [])],
