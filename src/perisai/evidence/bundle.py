@@ -191,7 +191,10 @@ Signing key fingerprint (SHA-256 of the raw Ed25519 public key):
 Confirm this fingerprint with the sender through a separate channel.
 
 Verify with Perisai (no case or passphrase needed):
-  perisai verify-bundle {{this file}}.zip --public-key signing-key.pub
+  perisai verify-bundle BUNDLE.zip
+and check that the fingerprint it prints is the one the sender gave you through a separate
+channel (a copy inside this zip proves nothing on its own), or pin the key you were given:
+  perisai verify-bundle BUNDLE.zip --public-key KEY-RECEIVED-SEPARATELY.pub
 Exit status 0: every file matches, the signature is valid, the custody chain links.
 Exit status 1: something was changed; the message names the first file that does not match.
 Exit status 2: the file is not a Perisai bundle at all.
