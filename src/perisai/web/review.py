@@ -127,7 +127,7 @@ def clusters(case: Case) -> list[dict[str, Any]]:
     for cluster_id, rows in members.items():
         rep = next((r for r in rows if r.media_id == cluster_id), rows[0])
         shas = [r.sha256 for r in rows]
-        found = [x for s in shas for x in matches.get(s, {}).values()]
+        found = list({k: x for s in shas for k, x in matches.get(s, {}).items()}.values())
         nude = max((nudity[s] for s in shas if s in nudity), key=lambda x: x["score"], default=None)
         decided = [decisions[s] for s in shas if s in decisions]
         decision = max(decided, key=lambda d: d.id, default=None)
