@@ -188,6 +188,20 @@ def message_ref(chat: dict[str, Any], message_id: int | None, link: str | None) 
     }
 
 
+def chat_link_bases(conn: Connection) -> dict[int, str]:
+    """Each chat's message-link prefix (`https://t.me/c/123` or `https://t.me/name`), taken
+    from a stored message link: chats without links (basic groups, private chats) have none."""
+    out: dict[int, str] = {}
+    for chat_pk, link in conn.execute(
+        select(m.MESSAGES.c.chat_id, func.max(m.MESSAGES.c.link))
+        .where(m.MESSAGES.c.link.is_not(None))
+        .group_by(m.MESSAGES.c.chat_id)
+    ):
+        if link and link.startswith("https://t.me/"):
+            out[chat_pk] = link.rsplit("/", 1)[0]
+    return out
+
+
 def resolve_links(
     conn: Connection, lk: Lookups, pairs: set[tuple[Any, Any]]
 ) -> dict[tuple[Any, Any], str | None]:

@@ -58,10 +58,11 @@ def chats_section(conn: Any, lk: c.Lookups) -> list[dict[str, Any]]:
             .group_by(MSG.c.chat_id)
         )
     }
+    bases = c.chat_link_bases(conn)
     out = []
     for pk, chat in sorted(lk.chats.items()):
         r = counts.get(pk)
-        base = f"https://t.me/c/{chat['tg_id']}" if chat["kind"] == "channel" else None
+        base = bases.get(pk)
         out.append(
             {
                 "name": chat["name"],

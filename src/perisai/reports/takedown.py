@@ -106,10 +106,10 @@ def context(case: Case, *, include_identities: bool = False, who: str | None = N
                 backups.setdefault(r.value, (ref, r.date_utc))
                 continue
             add(INTENT_HARM[r.kind], ref, r.date_utc, *c.KIND_LABELS[r.kind])
-        for chat in lk.chats.values():
+        bases = c.chat_link_bases(conn)
+        for pk, chat in lk.chats.items():
             ref = c.message_ref(chat, None, None)
-            if chat["kind"] == "channel":
-                ref["link"] = f"https://t.me/c/{chat['tg_id']}"
+            ref["link"] = bases.get(pk)
             add("groups", ref, None, "Kumpulan yang dieksport", "The exported group")
         for value, (ref, when) in backups.items():
             line = {**ref, "message_id": None, "link": value}
