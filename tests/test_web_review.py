@@ -268,3 +268,26 @@ def test_admin_sets_the_budget_and_adds_accounts(built):
         assert bad.status_code == 400
     finally:
         set_budget(built["case"], reveals=20, minutes=120)
+
+
+def test_network_pages_draw_escaped_svg(built):
+    c, _ = session(built, "inv-n")
+    for kind in ("recruitment", "chats"):
+        r = c.get("/network", params={"kind": kind})
+        assert r.status_code == 200
+        assert "<b>Evil" not in r.text and "<script" not in r.text.lower()
+    chats = c.get("/network", params={"kind": "chats"}).text
+    assert '<svg id="graph"' in chats or "No edges" in chats
+
+
+def test_message_timeline_per_chat(built):
+    c, _ = session(built, "inv-t")
+    with built["case"].engine.connect() as conn:
+        hostile = conn.execute(
+            select(m.CHATS.c.id).where(m.CHATS.c.name == "<b>Evil</b> group")
+        ).scalar_one()
+    page = c.get("/messages", params={"chat": hostile}).text
+    assert "<p>3 messages." in page and "tengok ni" in page
+    assert "&lt;b&gt;Evil&lt;/b&gt; group" in page
+    everything = c.get("/messages").text
+    assert "<p>3 messages." not in everything

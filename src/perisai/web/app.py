@@ -49,9 +49,9 @@ def templates() -> Jinja2Templates:
 
 def routers() -> list[APIRouter]:
     """Every router of the app: the only place routes come from (tests enumerate them)."""
-    from .routes import admin, pages, people, review
+    from .routes import admin, network, pages, people, review
 
-    return [module.router for module in (pages, review, people, admin)]
+    return [module.router for module in (pages, review, people, network, admin)]
 
 
 def create_app(case: Case) -> FastAPI:
@@ -96,6 +96,7 @@ def serve(case: Case, host: str = "127.0.0.1", port: int = 8000) -> None:
         host=host,
         port=port,
         log_level="info",
+        access_log=False,  # URLs carry search terms; the custody log records what matters
         server_header=False,
         proxy_headers=False,
     )

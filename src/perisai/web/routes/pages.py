@@ -99,6 +99,7 @@ def messages(
     request: Request,
     user: Annotated[User, Depends(REVIEW)],
     q: str = "",
+    chat: int = 0,
     page: int = 0,
 ) -> Response:
     """Message search over the newest version of each message; text is shown escaped and
@@ -117,9 +118,12 @@ def messages(
     if q:
         like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(or_(M.c.text.ilike(like, escape="\\")))
+    if chat:
+        stmt = stmt.where(M.c.chat_id == chat)
     page = max(0, page)
     case = case_of(request)
     with case.engine.connect() as conn:
+        chats = conn.execute(select(CH.c.id, CH.c.name).order_by(CH.c.id)).all()
         total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
         rows = conn.execute(
             stmt.order_by(M.c.date_utc, M.c.id).limit(PAGE).offset(page * PAGE)
@@ -138,6 +142,8 @@ def messages(
         "messages.html",
         user,
         q=q,
+        chat=chat,
+        chats=chats,
         page=page,
         total=total,
         pages=(total + PAGE - 1) // PAGE,
