@@ -291,3 +291,31 @@ def test_mask_and_neutralise():
 def test_police_pdf_renders(built, tmp_path):
     (path,) = render(built["case"], "police", tmp_path / "p.pdf")
     assert path.read_bytes().startswith(b"%PDF")
+
+
+def test_format_choice_and_bad_outputs(built, tmp_path):
+    paths = render(built["case"], "victims", tmp_path / "only-html", fmt="html")
+    assert [p.name for p in paths] == ["victims.html"]
+    with pytest.raises(BadInput):
+        render(built["case"], "vics", tmp_path, fmt="pdf")
+    with pytest.raises(BadInput):
+        render(built["case"], "police", tmp_path / "x.html", fmt="both")
+    (tmp_path / "plainfile").write_text("x")
+    with pytest.raises(BadInput, match="not a folder"):
+        render(built["case"], "takedown", tmp_path / "plainfile")
+
+
+def test_reports_work_without_the_analysis_modules(built, monkeypatch):
+    """The built-in fallbacks (doxes and findings tables) keep every report working."""
+    from perisai.reports import common
+
+    monkeypatch.setattr(common, "_optional", lambda module, name: None)
+    people = common.at_risk(built["case"])
+    assert any({"kind": "pii.phone", "value": PHONE} in p["identifiers"] for p in people)
+    profiles = common.offender_profiles(built["case"])
+    assert profiles and profiles[0]["allegation"] is True
+    police = _html(built, "police")
+    _assert_escaped(police)
+    assert "+6012•••••89" in police and PHONE not in police
+    takedown = _html(built, "takedown")
+    assert "https://t.me/c/1700000002/1" in takedown and PHONE not in takedown
