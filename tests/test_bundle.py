@@ -411,3 +411,15 @@ def test_bundle_cli(built, tmp_path):
         "verify-bundle", str(tmp_path / "cli.zip"), "--public-key", case + "/signing.pub"
     )
     assert proc.returncode == 0 and "matches --public-key" in proc.stdout
+
+
+def test_the_last_guard_refuses_embedded_images():
+    from perisai.evidence.bundle import _no_images, _refuse_pixels
+
+    with pytest.raises(PerisaiError, match="embeds an image"):
+        _refuse_pixels("reports/police/police.html", b'<img src="data:image/png;base64,iVBO">')
+    with pytest.raises(PerisaiError, match="embeds an image"):
+        _refuse_pixels("reports/police/police.pdf", b"<< /Type /XObject /Subtype /Image >>")
+    _refuse_pixels("reports/vics.json", b'{"note": "no pictures here"}')
+    ctx = {"rows": [{"thumb": "data:image/jpeg;base64,/9j/", "name": "data: not an image"}]}
+    assert _no_images(ctx) == {"rows": [{"thumb": None, "name": "data: not an image"}]}
