@@ -227,7 +227,9 @@ def scan(
     db: Db = None,
     investigator: Who = None,
 ) -> None:
-    """The main job: ingest an export, triage it, and summarise the case."""
+    """The main job: ingest an export, triage it, and write the police report (HTML and PDF)
+    into CASE/reports/."""
+    from .reports import describe, render
     from .stats import stats as run_stats
 
     try:
@@ -235,10 +237,12 @@ def scan(
         result = _ingest(c, export, timezone, investigator)
         triaged = _triage(c, None, None, investigator)
         counts = run_stats(c)
+        report = describe(render(c, "police", case / "reports", who=investigator))
     except PerisaiError as exc:
         fail(exc)
-    out = {"ingest": result, "triage": triaged, "stats": counts}
-    emit(out, as_json, json.dumps(counts, indent=2))
+    out = {"ingest": result, "triage": triaged, "stats": counts, "report": report}
+    files = ", ".join(f["path"] for f in report)
+    emit(out, as_json, json.dumps(counts, indent=2) + f"\npolice report: {files}")
 
 
 @app.command()
