@@ -83,6 +83,8 @@ def context(case: Case, *, include_identities: bool = False, who: str | None = N
                 for ref in x["where"]:
                     add(x["category"], ref, ref["date_utc"], *note)
         for p in people:
+            if (p.get("dox_score") or 0) < c.DOX_THRESHOLD:
+                continue  # accurate reports only; lower scores go to the caseworkers' review
             kinds = sorted({i["kind"] for i in p["identifiers"]})
             label_ms = ", ".join(c.KIND_LABELS.get(k, (k, k))[0] for k in kinds)
             label_en = ", ".join(c.KIND_LABELS.get(k, (k, k))[1] for k in kinds)
@@ -162,5 +164,6 @@ def context(case: Case, *, include_identities: bool = False, who: str | None = N
             "groups": groups,
             "by_channel": by_channel,
             "total": sum(len(g["lines"]) for g in groups),
+            "dox_threshold": c.DOX_THRESHOLD,
             "custody": c.custody_summary(case, conn),
         }
