@@ -319,3 +319,24 @@ def test_reports_work_without_the_analysis_modules(built, monkeypatch):
     assert "+6012•••••89" in police and PHONE not in police
     takedown = _html(built, "takedown")
     assert "https://t.me/c/1700000002/1" in takedown and PHONE not in takedown
+
+
+def test_takedown_doxxing_lines_are_the_confident_ones(built):
+    from perisai.reports import common
+    from perisai.reports.takedown import context
+
+    people = common.at_risk(built["case"])
+
+    def refs(keep):
+        return {
+            (msg["chat_id"], msg["message_id"])
+            for p in people
+            if keep(p["dox_score"] or 0)
+            for msg in p["messages"]
+        }
+
+    high, low = refs(lambda s: s >= 0.6), refs(lambda s: s < 0.6)
+    lines = next(g for g in context(built["case"])["groups"] if g["harm"] == "doxx")["lines"]
+    listed = {(x["chat_id"], x["message_id"]) for x in lines}
+    assert listed == high
+    assert low - high and not (low - high) & listed
