@@ -131,6 +131,8 @@ def test_police_report_masks_identities_unless_asked(built):
     head = custody.read_head(built["case"].head_path)  # the report.write event comes after
     text = _html(built, "police")
     assert "Laporan Kes Polis" in text and "Police Case Report" in text
+    facts = text[text.index("Key facts") : text.index("Case summary")]
+    assert "hashes only" in facts and "<b>1</b>" in facts  # one CSAM file
     assert PHONE not in text and "+6012•••••89" in text
     assert "020905105438" not in text
     # victims registry never in the police report

@@ -331,8 +331,23 @@ def context(case: Case, *, include_identities: bool = False, who: str | None = N
         media = c.media_index(case, conn, lk)
         events, n_events = timeline(conn, lk, media, people, include_identities)
         offenders = offenders_section(conn, lk, profiles)
+        by_cat = Counter(x["category"] for x in media)
+        chats = chats_section(conn, lk)
+        firsts = [ch["first"] for ch in chats if ch["first"]]
+        lasts = [ch["last"] for ch in chats if ch["last"]]
+        facts = {
+            "period": (min(firsts) if firsts else None, max(lasts) if lasts else None),
+            "csam": by_cat.get("csam", 0),
+            "ncii": by_cat.get("ncii", 0) + by_cat.get("voyeur", 0),
+            "uncategorised": by_cat.get("uncategorised", 0),
+            "confident_people": sum(
+                1 for p in people if (p.get("dox_score") or 0) >= c.DOX_THRESHOLD
+            ),
+            "top": [o for o in offenders[0][:3]],
+        }
         ctx = {
             "title": ("Laporan Kes Polis", "Police Case Report"),
+            "facts": facts,
             "kind": "police",
             "generated": c.now_utc(),
             "investigator": settings.investigator(who),
@@ -342,7 +357,7 @@ def context(case: Case, *, include_identities: bool = False, who: str | None = N
                 {"kind": k, "label": c.KIND_LABELS.get(k, (k, k)), "n": n}
                 for k, n in counts["findings"].items()
             ],
-            "chats": chats_section(conn, lk),
+            "chats": chats,
             "timeline": events,
             "timeline_total": n_events,
             "offenders": offenders[0],
