@@ -28,7 +28,7 @@ from .victims import add_victim
 DEMO_PASSPHRASE = "perisai-demo-only"  # noqa: S105 - synthetic demo only
 
 
-def run_demo(out: Path) -> dict:
+def run_demo(out: Path, messages: int = 400, photos: int = 40) -> dict:
     started = time.monotonic()
     if out.exists() and any(out.iterdir()):
         if not (out / "case" / "case.json").exists() and not (out / "export").exists():
@@ -39,7 +39,7 @@ def run_demo(out: Path) -> dict:
     export_dir, case_dir, reports_dir = out / "export", out / "case", out / "reports"
     bundle_path = out / "bundle.zip"
     typer.echo(f"1/7 writing a synthetic export (benign generated images) to {export_dir}")
-    synth(export_dir, messages=400, photos=40, seed=7)
+    synth(export_dir, messages=messages, photos=photos, seed=7)
     typer.echo(f"2/7 ingesting it into the case {case_dir}")
     case = Case.open(case_dir)
     result = ingest(case, export_dir)
