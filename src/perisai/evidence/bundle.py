@@ -210,9 +210,10 @@ Verify by hand:
          -in manifest.json -sigfile manifest.sig.bin
   4. custody/custody.jsonl holds one custody event per line. Each event's sha256 is the
      SHA-256 of the compact JSON array [prev_sha256, seq, time_utc, actor, action,
-     tool_version, body] (keys sorted, no spaces, UTF-8); prev_sha256 is the previous event's
-     sha256 (64 zeros for the first). The last event must match "custody" in manifest.json.
-     The mac column can only be checked with the case key.
+     tool_version, body] (separators "," and ":" with no spaces, non-ASCII characters
+     written as UTF-8, not \\u escapes; body is the string as given); prev_sha256 is the
+     previous event's sha256 (64 zeros for the first). The last event must match "custody"
+     in manifest.json. The mac column can only be checked with the case key.
 
 What the hashes prove: each file is unchanged since it was hashed. They do not prove that the
 Telegram content is authentic; see certificate/s90A-draft.txt.
