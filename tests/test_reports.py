@@ -164,7 +164,9 @@ def test_victims_report_is_for_caseworkers_with_values_and_next_steps(built):
     banner = "CONFIDENTIAL: for caseworkers only"
     assert text.count(banner) >= 2  # the page banner and every dossier
     assert PHONE in text  # the caseworker has to reach her
-    assert "Kes-Alpha-7" in text  # registered people get a dossier
+    assert "Kes-Alpha-7" in text  # registered people get a dossier, with where she appeared
+    registered = text[text.index("Kes-Alpha-7") :]
+    assert "https://t.me/c/1700000002/1" in registered[: registered.index("Next steps")]
     for step in ("abuse@telegram.org", "police report", "StopNCII", "Take It Down", "privacy"):
         assert step.lower() in text.lower(), step
     assert "data:image" not in text  # never any image, not even blurred
