@@ -31,10 +31,14 @@ from perisai.ingest.telegram_export import ingest
 from perisai.pipeline import triage
 from perisai.store import models as m
 from perisai.synth import synth
+from perisai.victims import add_victim
 
 from helpers import run_cli
 
-ALIAS = "ALIAS-Nurul-7731-registry"
+ALIAS = "Kembang-Registry-Alias"
+ALIAS2 = "Melur-Second-Alias"
+PHONE = "+60 12-345 6789"
+EMAIL = "nurul.registry@example.com"
 DIGEST = "ab" * 32
 
 
@@ -55,20 +59,22 @@ def built(tmp_path_factory):
     (root / "csam.txt").write_text(f"sha256 {listed['sha256']}\n")
     import_list(case, root / "csam.txt", "hotline-csam", "csam")
     triage(case, workers=1, only="hash,group,match,preview,text", who="inv-test")
-    with case.begin() as conn:
+    add_victim(case, ALIAS, phones=[PHONE], emails=[EMAIL], who="cw-1", match=False)
+    with case.begin() as conn:  # and one written straight into the tables
         conn.execute(
             insert(m.VICTIMS),
-            {"id": 1, "alias": ALIAS, "registered_utc": custody.utc_now(), "investigator": "cw-1"},
+            {"id": 99, "alias": ALIAS2, "registered_utc": custody.utc_now(), "investigator": "x"},
         )
         conn.execute(
-            insert(m.VICTIM_IDENTIFIERS), {"victim_id": 1, "kind": "pii.phone", "digest": DIGEST}
+            insert(m.VICTIM_IDENTIFIERS), {"victim_id": 99, "kind": "pii.phone", "digest": DIGEST}
         )
     with case.engine.connect() as conn:
+        digests = [d for (d,) in conn.execute(select(m.VICTIM_IDENTIFIERS.c.digest))]
         states = dict(
             conn.execute(select(m.MEDIA_FILES.c.sha256, m.MEDIA_FILES.c.vault_state)).all()
         )
         previews = [sha for (sha,) in conn.execute(select(m.PREVIEWS.c.sha256))]
-    assert states[listed["sha256"]] == "quarantined"
+    assert states[listed["sha256"]] == "quarantined" and len(digests) == 3
     out = root / "bundle.zip"
     result = create_bundle(case, out, who="inv-test")
     return {
@@ -78,6 +84,7 @@ def built(tmp_path_factory):
         "quarantined": (export / listed["path"]).read_bytes(),
         "media": [(export / x["path"]).read_bytes() for x in photos[1:]],
         "previews": [case.vault.read(sha) for sha in previews],
+        "digests": digests,
     }
 
 
@@ -148,8 +155,11 @@ def test_no_media_bytes_and_no_victim_registry_in_the_bundle(built):
     for media in [built["quarantined"], *built["media"], *built["previews"]]:
         assert len(media) > 256
         assert media[100:228] not in raw and media[100:228] not in blob
-    for secret in (ALIAS.encode(), DIGEST.encode(), b"victim_identifiers", b"victim_hashes"):
-        assert secret not in raw
+    secrets = [ALIAS, ALIAS2, PHONE, "60123456789", "123456789", EMAIL, *built["digests"]]
+    for secret in [s.encode() for s in secrets] + [b"victim_identifiers", b"victim_hashes"]:
+        assert secret not in raw, secret
+    log = dict(_members(built["zip"]))[CUSTODY_LOG].decode()
+    assert '"victim.add"' in log  # the registration is in the custody log, as counts only
     assert not any(
         n.startswith(("vault/", "sealed/")) or n.endswith((".jpg", ".png", ".mp4"))
         for n, _ in _members(built["zip"])
