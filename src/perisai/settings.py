@@ -6,8 +6,10 @@ from `SETTINGS`, so they cannot drift apart (a test checks the docs).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,8 @@ INVESTIGATOR = Setting(
     "investigator",
     "PERISAI_INVESTIGATOR",
     "--investigator",
-    "Pseudonymous investigator id written to the custody log. Default: the login name.",
+    "Pseudonymous investigator id written to the custody log. Default: `investigator-` and a "
+    "short hash of the login name, so the volunteer's name never reaches an exported artefact.",
 )
 
 SETTINGS: tuple[Setting, ...] = (PASSPHRASE, KEY_FILE, DB, WORKERS, TIMEZONE, INVESTIGATOR)
@@ -70,9 +73,21 @@ def investigator(given: str | None = None) -> str:
     if value:
         return value
     try:
-        return os.getlogin()
+        login = os.getlogin()
     except OSError:
-        return os.environ.get("USER", "unknown")
+        login = os.environ.get("USER", "unknown")
+    # Stable per person and machine, but not her name: custody logs travel in police bundles.
+    return "investigator-" + hashlib.sha256(f"perisai\0{login}".encode()).hexdigest()[:8]
+
+
+def shown_path(path: Path) -> str:
+    """A path as recorded in the custody log: absolute, with the home folder (which names the
+    volunteer) written as `~`."""
+    resolved = path.resolve()
+    try:
+        return "~/" + resolved.relative_to(Path.home().resolve()).as_posix()
+    except (ValueError, RuntimeError):
+        return str(resolved)
 
 
 def settings_markdown() -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import ijson
 from sqlalchemy import insert, text, update
 
-from .. import __version__
+from .. import __version__, settings
 from ..case import Case
 from ..errors import BadInput
 from ..store import models as m
@@ -85,7 +85,7 @@ def ingest(
             export_id = conn.execute(
                 insert(m.EXPORTS).values(
                     ingested_utc=datetime.now(UTC).replace(tzinfo=None),
-                    source_path=str(result_path.resolve()),
+                    source_path=settings.shown_path(result_path),
                     result_sha256="",
                     manifest_sha256="",
                     shape=shape,
@@ -203,7 +203,7 @@ def _finish(case, conn, writer: Writer, export_id: int, path: Path, result_sha: 
     )
     body = {
         "export_id": export_id,
-        "source_path": str(path.resolve()),
+        "source_path": settings.shown_path(path),
         "result_sha256": result_sha,
         "manifest_sha256": manifest,
         "shape": shape,
