@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -97,19 +98,26 @@ def list_users(case: Case) -> list[dict[str, Any]]:
 
 
 def authenticate(
-    case: Case, name: str, password: str, client: str, now: datetime | None = None
+    case: Case,
+    name: str,
+    password: str,
+    client: str,
+    now: datetime | None = None,
+    guard: AbstractContextManager[Any] | None = None,
 ) -> dict[str, Any]:
     """The user row as a dict when name and password are right and nothing is locked.
 
     Raises LoginRefused otherwise. Every attempt is recorded; MAX_FAILURES failures for a name
     within WINDOW lock it for LOCK (logged as `user.lockout`), and more than
-    MAX_ATTEMPTS_PER_CLIENT failures from one client within WINDOW are refused unchecked."""
+    MAX_ATTEMPTS_PER_CLIENT failures from one client within WINDOW are refused unchecked.
+    `guard` (e.g. a lock) is held around each write, not around the slow hash check."""
+    guard = guard or contextlib.nullcontext()
     now = now or datetime.now(UTC)
     since = _iso(now - WINDOW)
     LA = m.LOGIN_ATTEMPTS
     name = name[:100]
     client = client[:64]
-    with case.begin() as conn:
+    with guard, case.begin() as conn:
         recent = conn.execute(
             select(func.count()).where(
                 LA.c.client == client, LA.c.time_utc >= since, LA.c.ok.is_(False)
@@ -130,7 +138,7 @@ def authenticate(
         ok = _hasher.verify(row.password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
-    with case.begin() as conn:
+    with guard, case.begin() as conn:
         if not ok or row.disabled:
             failures = conn.execute(
                 select(func.count()).where(
@@ -144,7 +152,7 @@ def authenticate(
             conn.execute(update(U).where(U.c.id == row.id).values(**values))
     if not ok or row.disabled:
         raise LoginRefused("wrong name or password")
-    with case.begin() as conn:
+    with guard, case.begin() as conn:
         last = conn.execute(
             select(func.max(LA.c.id)).where(LA.c.name == name, LA.c.client == client)
         ).scalar_one()

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import Request
 from sqlalchemy import delete, insert, select
+from starlette.concurrency import run_in_threadpool
 
 from ..case import Case
 from ..store import models as m
@@ -105,7 +106,8 @@ class Require:
 
     async def __call__(self, request: Request) -> User:
         case: Case = request.app.state.case
-        user = lookup(case, request.cookies.get(COOKIE))
+        # A database round trip: keep it off the event loop.
+        user = await run_in_threadpool(lookup, case, request.cookies.get(COOKIE))
         if user is None:
             raise NotLoggedIn()
         if user.role not in self.roles:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..case import Case
 from ..stages.previews import make_preview
@@ -232,7 +233,13 @@ def preview_bytes(case: Case, sha256: str) -> bytes | None:
 def touch_review(case: Case, user_id: int, now: datetime | None = None) -> None:
     """Count time on review pages: gaps up to ACTIVE_GAP add to today's review time; a gap of
     BREAK_GAP or more counts as a break."""
-    now = now or datetime.now(UTC)
+    try:
+        _touch(case, user_id, now or datetime.now(UTC))
+    except IntegrityError:  # a parallel request of the same user made today's row first
+        _touch(case, user_id, now or datetime.now(UTC))
+
+
+def _touch(case: Case, user_id: int, now: datetime) -> None:
     day = today(now)
     with case.engine.begin() as conn:
         row = conn.execute(select(RD).where(RD.c.user_id == user_id, RD.c.day == day)).first()

@@ -58,11 +58,11 @@ def login(
         return _login_page(request, "The form expired: please try again.", 403)
     case = case_of(request)
     client = request.client.host if request.client else "unknown"
+    try:
+        user = authenticate(case, name, password, client, guard=request.app.state.lock)
+    except LoginRefused as exc:
+        return _login_page(request, str(exc), 401)
     with request.app.state.lock:
-        try:
-            user = authenticate(case, name, password, client)
-        except LoginRefused as exc:
-            return _login_page(request, str(exc), 401)
         token = new_session(case, user["id"])
         with case.begin() as conn:
             case.log(conn, "web.login", {"user": user["name"], "role": user["role"]}, user["name"])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import time
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -18,10 +19,32 @@ PAGE = 25
 NO_STORE = {"Cache-Control": "no-store, private", "Pragma": "no-cache"}
 
 
+CACHE_SECONDS = 5.0
+
+
+def clusters(request: Request) -> list[dict[str, Any]]:
+    """The queue, computed at most every CACHE_SECONDS per process (and after each decision).
+    Only the descriptions come from here: image routes check `blocked()` in the database."""
+    state = request.app.state
+    now = time.monotonic()
+    cached = getattr(state, "clusters", None)
+    if cached is None or now - cached[0] > CACHE_SECONDS:
+        cached = (now, rv.clusters(case_of(request)))
+        state.clusters = cached
+    return cached[1]
+
+
+def _forget(request: Request) -> None:
+    request.app.state.clusters = None
+
+
+def _find(request: Request, sha: str) -> dict[str, Any] | None:
+    return next((c for c in clusters(request) if c["sha256"] == sha), None)
+
+
 def _touch(request: Request, user: User) -> dict:
     case = case_of(request)
-    with request.app.state.lock:
-        rv.touch_review(case, user.id)
+    rv.touch_review(case, user.id)  # its own short transaction; no custody event
     return rv.meter(case, user.id)
 
 
@@ -30,7 +53,7 @@ def queue(request: Request, user: Annotated[User, Depends(REVIEW)], page: int = 
     meter = _touch(request, user)
     if meter["stopped"]:
         return render(request, "stop.html", user, meter=meter, status_code=403)
-    items = rv.clusters(case_of(request))
+    items = clusters(request)
     page = max(0, page)
     return render(
         request,
@@ -56,9 +79,13 @@ def item(
     if meter["stopped"]:
         return render(request, "stop.html", user, meter=meter, status_code=403)
     case = case_of(request)
-    found = rv.cluster(case, sha)
+    found = _find(request, sha)
     if found is None:
         return render(request, "error.html", user, message="no such cluster", status_code=404)
+    with case.engine.connect() as conn:
+        why = rv.blocked(conn, sha)  # live, not from the cached queue
+    if why is not None:
+        found = {**found, "blocked": why, "has_preview": False}
     active = rv.active_reveal(case, user.id, reveal) if reveal else None
     if active and active["sha256"] != sha:
         active = None
@@ -119,11 +146,12 @@ def decision(
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     case = case_of(request)
-    if rv.cluster(case, sha) is None:
+    if _find(request, sha) is None:
         return render(request, "error.html", user, message="no such cluster", status_code=404)
     try:
         with request.app.state.lock:
             decide(case, sha, category, note.strip() or None, who=user.name)
+        _forget(request)
     except PerisaiError as exc:
         return render(request, "error.html", user, message=str(exc), status_code=400)
     return RedirectResponse("/review", status_code=303)
