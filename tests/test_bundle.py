@@ -424,7 +424,8 @@ def test_bundle_cli(built, tmp_path):
 
 
 def test_the_last_guard_refuses_embedded_images():
-    from perisai.evidence.bundle import _no_images, _refuse_pixels
+    from perisai.evidence.bundle import _refuse_pixels
+    from perisai.reports.common import without_images as _no_images
 
     with pytest.raises(PerisaiError, match="embeds an image"):
         _refuse_pixels("reports/police/police.html", b'<img src="data:image/png;base64,iVBO">')

@@ -102,52 +102,6 @@ def _export_custody(conn: Any) -> tuple[bytes, list[dict[str, Any]]]:
     return ("\n".join(lines) + "\n").encode("utf-8") if lines else b"", rows
 
 
-def _no_images(value: Any) -> Any:
-    """The report context with every embedded image (data: URI) taken out."""
-    if isinstance(value, str):
-        return None if value.startswith("data:image/") else value
-    if isinstance(value, dict):
-        return {k: _no_images(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_no_images(v) for v in value)
-    return value
-
-
-def _html_report(case: Any, kind: str, folder: Path, who: str | None) -> list[Path]:
-    """An HTML report and its PDF without thumbnails: a bundle never carries pixels."""
-    import importlib
-
-    from ..reports import render_html
-    from ..reports.pdf import write_pdf
-
-    module = importlib.import_module(f"..reports.{kind}", __package__)
-    ctx = _no_images(module.context(case, include_identities=False, who=who))
-    html = render_html(kind, ctx)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"{kind}.html", folder / f"{kind}.pdf"]
-    paths[0].write_text(html, encoding="utf-8")
-    refused = write_pdf(html, paths[1])
-    with case.begin() as conn:
-        for path in paths:
-            data = path.read_bytes()
-            case.log(
-                conn,
-                "report.write",
-                {
-                    "kind": kind,
-                    "format": path.suffix[1:],
-                    "path": f"(bundle) reports/{kind}/{path.name}",
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                    "size": len(data),
-                    "include_identities": False,
-                    "thumbnails": False,
-                    "refused_urls": len(refused),
-                },
-                who,
-            )
-    return paths
-
-
 def _render_reports(case: Any, folder: Path, who: str | None) -> tuple[list[Path], str | None]:
     """Files rendered by perisai.reports; (files, reason) where reason says why none came."""
     try:
@@ -158,7 +112,8 @@ def _render_reports(case: Any, folder: Path, who: str | None) -> tuple[list[Path
     for kind in REPORT_KINDS:
         try:
             if kind in ("police", "takedown"):
-                out += _html_report(case, kind, folder / kind, who)
+                written = render(case, kind, folder / kind, thumbnails=False, who=who)
+                out += [Path(p) for p in written]
             else:
                 target = folder / ("vics.json" if kind == "vics" else "ncmec.xml")
                 written = render(case, kind, target, include_identities=False, who=who)

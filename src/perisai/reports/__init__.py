@@ -113,13 +113,15 @@ def render(
     fmt: str | None = None,
     who: str | None = None,
     category_map: Path | str | None = None,
+    thumbnails: bool = True,
 ) -> list[Path]:
     """Write one report; returns the files written.
 
     police/victims/takedown: OUT ending .html or .pdf is that one file, otherwise a folder that
     gets `<kind>.html` and `<kind>.pdf`. vics: OUT .json or folder/vics.json. ncmec: OUT .xml
     or folder/ncmec.xml. `include_identities` shows victims' identifiers unmasked in the police
-    report. `category_map` (vics): a JSON file mapping our categories to VICS codes."""
+    report. `category_map` (vics): a JSON file mapping our categories to VICS codes.
+    `thumbnails=False` leaves out every embedded image (the evidence bundle carries no pixels)."""
     if kind not in KINDS:
         raise BadInput(f"unknown report kind {kind!r}: choose from {', '.join(KINDS)}")
     out = Path(out)
@@ -128,7 +130,8 @@ def render(
     targets = _targets(kind, out, fmt)
     payloads: list[tuple[Path, str, bytes]] = []
     if kind in HTML_KINDS:
-        html = render_html(kind, _context(case, kind, include_identities, who))
+        ctx = _context(case, kind, include_identities, who)
+        html = render_html(kind, ctx if thumbnails else common.without_images(ctx))
         for path, f in targets:
             data = html.encode("utf-8") if f == "html" else _pdf_bytes(html, path)
             payloads.append((path, f, data))
@@ -155,6 +158,7 @@ def render(
                     "sha256": sha,
                     "size": len(data),
                     "include_identities": include_identities,
+                    "thumbnails": thumbnails and kind == "police",
                 },
                 who,
             )

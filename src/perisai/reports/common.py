@@ -607,3 +607,14 @@ def _profiles_from_findings(case: Case) -> list[dict[str, Any]]:
     for p in out:
         p.pop("_harm")
     return out
+
+
+def without_images(value: Any) -> Any:
+    """A report context with every embedded image (data: URI) taken out."""
+    if isinstance(value, str):
+        return None if value.startswith("data:image/") else value
+    if isinstance(value, dict):
+        return {k: without_images(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(without_images(v) for v in value)
+    return value
