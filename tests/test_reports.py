@@ -344,3 +344,11 @@ def test_takedown_doxxing_lines_are_the_confident_ones(built):
     listed = {(x["chat_id"], x["message_id"]) for x in lines}
     assert listed == high
     assert low - high and not (low - high) & listed
+
+
+def test_rendering_pdfs_leaves_pillow_strict_about_truncated_images():
+    from PIL import ImageFile
+
+    import perisai.reports.pdf  # noqa: F401  (WeasyPrint flips the flag on import)
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False

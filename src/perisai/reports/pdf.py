@@ -5,8 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
+from PIL import ImageFile
+
+# WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES on import; Perisai's decoders
+# must keep refusing truncated (hostile) images in the same process, so the flag is put back.
+_TRUNCATED = ImageFile.LOAD_TRUNCATED_IMAGES
+from weasyprint import HTML  # noqa: E402
+from weasyprint.urls import URLFetcher  # noqa: E402
+
+ImageFile.LOAD_TRUNCATED_IMAGES = _TRUNCATED
 
 
 class DataOnlyFetcher(URLFetcher):
