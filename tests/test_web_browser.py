@@ -186,6 +186,11 @@ def test_supervisor_sees_team_totals(server, browser):
     team = page.locator("#team").inner_text()
     assert "inv1" in team and "2 / " in team
     _shot(page, "10-supervisor")
+    page.goto(f"{server['url']}/network?kind=chats")
+    assert page.locator("script").count() == 0
+    _shot(page, "11-network-chats")
+    page.goto(f"{server['url']}/network")
+    _shot(page, "12-network-recruitment")
     page.close()
 
 
