@@ -131,6 +131,10 @@ def test_budget_stops_reveals_then_the_whole_review(built):
         assert stop.status_code == 403 and 'id="budget-stop"' in stop.text
         assert c.get(f"/review/{built['ncii']}").status_code == 403
         assert c.get(f"/media/{built['ncii']}/preview.jpg").status_code == 404
+        set_budget(case, reveals=20)  # reveals left, but no review time left
+        r = c.post(url, data={"csrf": csrf}, follow_redirects=False)
+        assert r.status_code == 403 and "review time for today is used up" in r.text
+        assert len([a for a, _ in _reveal_events(built) if a == "inv-b"]) == 1
     finally:
         set_budget(case, reveals=20, minutes=120)
     assert c.get("/review").status_code == 200
