@@ -6,14 +6,17 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit docs clean bench system-packages
 
-# Debian packages for OCR (Tesseract with English and Malay); installed when we may (root).
-SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-msa fonts-dejavu-core
+# Debian packages for OCR (Tesseract with English and Malay) and, for the review UI's browser
+# tests, Chromium; installed when we may (root).
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-msa fonts-dejavu-core
+SYSTEM_PACKAGES := $(OCR_PACKAGES) chromium
+demo: SYSTEM_PACKAGES := $(OCR_PACKAGES)
 
 system-packages:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	  else echo "note: OCR needs$$missing (sudo apt-get install$$missing); its tests will skip"; fi; \
+	  else echo "note: missing$$missing (sudo apt-get install$$missing); OCR or browser tests will skip"; fi; \
 	fi
 
 $(STAMP): pyproject.toml

@@ -11,6 +11,7 @@ import shutil
 import socket
 import threading
 import time
+import os
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,8 @@ ARGS = [
     "--no-first-run",
 ]
 
+if not CHROMIUM.exists() and os.environ.get("PERISAI_REQUIRE_BROWSER"):
+    raise RuntimeError("PERISAI_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
 if not CHROMIUM.exists():
     pytest.skip(
         "browser tests need Debian's chromium at /usr/bin/chromium", allow_module_level=True

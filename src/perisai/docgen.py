@@ -24,7 +24,7 @@ def _usage(cmd: Any, name: str) -> str:
 def _commands(group: Any, prefix: str) -> list[tuple[str, Any]]:
     ctx = group.context_class(group, info_name="perisai")
     out = []
-    for name in group.list_commands(ctx):
+    for name in sorted(group.list_commands(ctx)):  # import order varies; the docs must not
         cmd = group.get_command(ctx, name)
         if hasattr(cmd, "list_commands"):
             out += _commands(cmd, f"{prefix}{name} ")
