@@ -7,11 +7,11 @@ Needs Debian's `chromium` (/usr/bin/chromium) and the `playwright` Python packag
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import threading
 import time
-import os
 from pathlib import Path
 
 import pytest
