@@ -90,6 +90,67 @@ def add_user(
     return {"id": user_id[0], "name": name, "role": role, "created_utc": created}
 
 
+def _user_row(conn: Any, name: str) -> Any:
+    row = conn.execute(select(U).where(U.c.name == name)).first()
+    if row is None:
+        raise BadInput(f"no user {name!r} (see `perisai user list`)")
+    return row
+
+
+def set_disabled(
+    case: Case, name: str, disabled: bool = True, who: str | None = None
+) -> dict[str, Any]:
+    """Disable (or enable again) an account. Disabling ends all its sessions at once and is
+    refused for the last enabled admin. Logged as `user.disable` / `user.enable`.
+    Returns {"name", "role", "disabled", "sessions_ended"}."""
+    with case.begin() as conn:
+        row = _user_row(conn, name)
+        if disabled and row.role == "admin" and not row.disabled:
+            admins = conn.execute(
+                select(func.count()).where(U.c.role == "admin", U.c.disabled.is_(False))
+            ).scalar_one()
+            if admins <= 1:
+                raise BadInput(f"{name!r} is the last enabled admin: add another admin first")
+        conn.execute(update(U).where(U.c.id == row.id).values(disabled=disabled))
+        ended = 0
+        if disabled:
+            ended = conn.execute(
+                delete(m.WEB_SESSIONS).where(m.WEB_SESSIONS.c.user_id == row.id)
+            ).rowcount
+        else:  # a fresh start: old failures do not lock the account again
+            conn.execute(
+                update(U).where(U.c.id == row.id).values(failed_logins=0, locked_until_utc=None)
+            )
+        case.log(
+            conn,
+            "user.disable" if disabled else "user.enable",
+            {"name": name, "sessions_ended": ended},
+            who,
+        )
+    return {"name": name, "role": row.role, "disabled": disabled, "sessions_ended": ended}
+
+
+def set_password(case: Case, name: str, password: str, who: str | None = None) -> dict[str, Any]:
+    """Give an account a new password (Argon2id). Ends all its sessions, clears a lockout, and
+    logs `user.passwd` (never the password). Returns {"name", "sessions_ended"}."""
+    if len(password) < MIN_PASSWORD:
+        raise BadInput(f"password too short: at least {MIN_PASSWORD} characters")
+    hashed = _hasher.hash(password)  # slow: outside the transaction
+    with case.begin() as conn:
+        row = _user_row(conn, name)
+        conn.execute(
+            update(U)
+            .where(U.c.id == row.id)
+            .values(password_hash=hashed, failed_logins=0, locked_until_utc=None)
+        )
+        ended = conn.execute(
+            delete(m.WEB_SESSIONS).where(m.WEB_SESSIONS.c.user_id == row.id)
+        ).rowcount
+        conn.execute(delete(m.LOGIN_ATTEMPTS).where(m.LOGIN_ATTEMPTS.c.name == name))
+        case.log(conn, "user.passwd", {"name": name, "sessions_ended": ended}, who)
+    return {"name": name, "sessions_ended": ended}
+
+
 def list_users(case: Case) -> list[dict[str, Any]]:
     """[{"id", "name", "role", "created_utc", "disabled", "locked_until_utc"}] by name."""
     cols = [U.c.id, U.c.name, U.c.role, U.c.created_utc, U.c.disabled, U.c.locked_until_utc]

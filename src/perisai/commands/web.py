@@ -1,10 +1,14 @@
-"""`perisai user add | list | budget` and `perisai serve`: the review web UI (docs/web.md)."""
+"""`perisai user add | list | disable | enable | passwd | budget` and `perisai serve`.
+
+The review web UI: docs/web.md.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -20,14 +24,14 @@ user_app = typer.Typer(
 app.add_typer(user_app, name="user")
 
 
-def _password() -> str:
+def _password(prompt: str = "New user's password: ") -> str:
     value = os.environ.get(PASSWORD_ENV)
     if value:
         return value
     if sys.stdin.isatty():
         import getpass
 
-        first = getpass.getpass("New user's password: ")
+        first = getpass.getpass(prompt)
         if getpass.getpass("Again: ") != first:
             raise BadInput("the two passwords differ")
         return first
@@ -72,10 +76,77 @@ def user_list(
         fail(exc)
     human = "\n".join(
         f"{u['name']}\t{u['role']}"
+        + ("\tdisabled" if u["disabled"] else "")
         + (f"\tlocked until {u['locked_until_utc']}" if u["locked_until_utc"] else "")
         for u in users
     )
     emit(users, as_json, human or "no users")
+
+
+def _set_disabled(
+    case: Path, name: str, disabled: bool, as_json: bool, key_file: Any, db: Any, who: Any
+) -> None:
+    from ..users import set_disabled
+
+    try:
+        c = open_case(case, key_file, db, create=False, who=who)
+        result = set_disabled(c, name, disabled, who=who)
+    except PerisaiError as exc:
+        fail(exc)
+    state = "disabled" if disabled else "enabled"
+    extra = f", {result['sessions_ended']} session(s) ended" if disabled else ""
+    emit(result, as_json, f"{state} {result['name']}{extra}")
+
+
+@user_app.command("disable")
+def user_disable(
+    case: CaseArg,
+    name: Annotated[str, typer.Argument(help="The account to disable.")],
+    as_json: JsonOut = False,
+    key_file: KeyFile = None,
+    db: Db = None,
+    investigator: Who = None,
+) -> None:
+    """Disable an account: it can no longer log in and its open sessions end at once."""
+    _set_disabled(case, name, True, as_json, key_file, db, investigator)
+
+
+@user_app.command("enable")
+def user_enable(
+    case: CaseArg,
+    name: Annotated[str, typer.Argument(help="The account to enable again.")],
+    as_json: JsonOut = False,
+    key_file: KeyFile = None,
+    db: Db = None,
+    investigator: Who = None,
+) -> None:
+    """Enable a disabled account again (and clear its login lockout)."""
+    _set_disabled(case, name, False, as_json, key_file, db, investigator)
+
+
+@user_app.command("passwd")
+def user_passwd(
+    case: CaseArg,
+    name: Annotated[str, typer.Argument(help="The account whose password changes.")],
+    as_json: JsonOut = False,
+    key_file: KeyFile = None,
+    db: Db = None,
+    investigator: Who = None,
+) -> None:
+    """Set a new password (PERISAI_USER_PASSWORD or a prompt, twice); ends the account's
+    sessions and clears its lockout."""
+    from ..users import set_password
+
+    try:
+        c = open_case(case, key_file, db, create=False, who=investigator)
+        result = set_password(c, name, _password("New password: "), who=investigator)
+    except PerisaiError as exc:
+        fail(exc)
+    emit(
+        result,
+        as_json,
+        f"new password for {result['name']}, {result['sessions_ended']} session(s) ended",
+    )
 
 
 @user_app.command("budget")

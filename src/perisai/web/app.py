@@ -14,10 +14,12 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from ..case import Case
 from ..reports.common import neutralise
 from .auth import Forbidden, NotLoggedIn
+from .links import linkify
 
 HERE = Path(__file__).parent
 CSP = (
@@ -37,6 +39,8 @@ HEADERS = {
 
 
 def _finalize(value: Any) -> Any:
+    if isinstance(value, Markup):  # already escaped and neutralised (e.g. by `linkify`)
+        return value
     return neutralise(value) if isinstance(value, str) else value
 
 
@@ -44,6 +48,7 @@ def templates() -> Jinja2Templates:
     t = Jinja2Templates(directory=str(HERE / "templates"))
     t.env.autoescape = True
     t.env.finalize = _finalize
+    t.env.filters["linkify"] = linkify
     return t
 
 

@@ -2,8 +2,10 @@
 
 Each near-duplicate cluster is described in text first (list matches, classifier labels and
 scores, where and how often it was posted, who posted it first, doxxing links) and ordered by
-severity. Pixels are only ever the stored blurred greyscale preview, or a reveal made on the
-fly from the vault copy with less blur, still greyscale and small, never the original bytes.
+severity. Pixels are only ever the stored blurred greyscale preview (for a video: a blurred
+greyscale strip of keyframes made on the fly), or a reveal made on the fly from the vault
+copy with less blur, still greyscale and small, never the original bytes; a video is never
+played.
 Nothing at all is shown for a cluster with a member that is quarantined, sealed, matched a
 `csam` list or was decided `csam`.
 """
@@ -11,7 +13,8 @@ Nothing at all is shown for a cluster with a member that is quarantined, sealed,
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+import threading
+from collections import Counter, OrderedDict, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +25,7 @@ from ..case import Case
 from ..stages.previews import make_preview
 from ..store import models as m
 from ..users import budget
+from . import keyframes
 
 MF, CM, MA, F = m.MEDIA_FILES, m.CLUSTER_MEMBERS, m.MEDIA_ANALYSIS, m.FINDINGS
 PV, D, OCC, MSG, CH = m.PREVIEWS, m.DECISIONS, m.MEDIA_OCCURRENCES, m.MESSAGES, m.CHATS
@@ -68,7 +72,8 @@ def clusters(case: Case) -> list[dict[str, Any]]:
     "members", "postings", "first_posted_utc", "first_poster", "chats" [(name, count)],
     "matches" [{"list", "category", "algorithm", "distance"}], "nudity" {"score", "labels"}
     or None, "dox_links", "decision" or None, "blocked" (reason no pixels may be shown, or
-    None), "has_preview", "severity"}."""
+    None), "has_preview" (an image's stored preview), "keyframes" (a video's blurred keyframe
+    strip may be shown), "severity"}."""
     with case.engine.connect() as conn:
         members: dict[int, list[Any]] = defaultdict(list)
         for r in conn.execute(
@@ -163,6 +168,7 @@ def clusters(case: Case) -> list[dict[str, Any]]:
                 "decision": dict(decision._mapping) if decision else None,
                 "blocked": blocked,
                 "has_preview": rep.media_id in previews and blocked is None,
+                "keyframes": rep.kind == "video" and blocked is None,
                 "severity": round(severity, 1),
             }
         )
@@ -330,8 +336,8 @@ def reveal(case: Case, user_id: int, who: str, sha256: str) -> dict[str, Any]:
         kind = conn.execute(
             select(MA.c.kind).join(MF, MF.c.id == MA.c.media_id).where(MF.c.sha256 == sha256)
         ).scalar()
-        if kind != "image":
-            raise Refused("reveal is only for images (videos: keyframes are not shown)")
+        if kind not in ("image", "video"):
+            raise Refused("reveal is only for images and videos")
         values = {
             "user_id": user_id,
             "day": today(now),
@@ -369,13 +375,53 @@ def active_reveal(case: Case, user_id: int, reveal_id: int) -> dict[str, Any] | 
     return {"id": row.id, "sha256": row.media_sha256, "seconds_left": int(math.ceil(left))}
 
 
+def _kind(conn: Connection, sha256: str) -> str | None:
+    kind: str | None = conn.execute(
+        select(MA.c.kind).join(MF, MF.c.id == MA.c.media_id).where(MF.c.sha256 == sha256)
+    ).scalar()
+    return kind
+
+
 def reveal_bytes(case: Case, sha256: str) -> bytes | None:
     """A less-blurred greyscale view made now from the vault copy (never the original bytes),
-    or None when the file is blocked."""
+    or None when the file is blocked: for an image one picture, for a video a strip of
+    keyframes (`perisai.web.keyframes`)."""
     with case.engine.connect() as conn:
         if blocked(conn, sha256) is not None:
             return None
+        kind = _kind(conn, sha256)
     try:
-        return make_preview(case.vault.read(sha256), size=REVEAL_SIZE, blur=REVEAL_BLUR)
+        data = case.vault.read(sha256)
+        if kind == "video":
+            return keyframes.strip(data, size=keyframes.REVEAL_SIZE, blur=keyframes.REVEAL_BLUR)
+        return make_preview(data, size=REVEAL_SIZE, blur=REVEAL_BLUR)
     except Exception:  # noqa: BLE001 - an unreadable file shows nothing
         return None
+
+
+_STRIPS: OrderedDict[str, bytes] = OrderedDict()  # blurred strips only; checked before use
+_STRIPS_MAX = 64
+_strips_lock = threading.Lock()
+
+
+def keyframe_bytes(case: Case, sha256: str) -> bytes | None:
+    """The blurred greyscale keyframe strip of a video (made from the vault copy, cached per
+    process), or None when the file is blocked, not a video, or cannot be decoded. Whether it
+    is blocked is checked in the database on every call, before any cached strip is used."""
+    with case.engine.connect() as conn:
+        if blocked(conn, sha256) is not None or _kind(conn, sha256) != "video":
+            return None
+    key = f"{case.root}:{sha256}"
+    with _strips_lock:
+        if key in _STRIPS:
+            _STRIPS.move_to_end(key)
+            return _STRIPS[key]
+    try:
+        made = keyframes.strip(case.vault.read(sha256))
+    except Exception:  # noqa: BLE001 - an undecodable video shows nothing
+        return None
+    with _strips_lock:
+        _STRIPS[key] = made
+        while len(_STRIPS) > _STRIPS_MAX:
+            _STRIPS.popitem(last=False)
+    return made

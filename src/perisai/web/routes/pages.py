@@ -94,6 +94,16 @@ def home(request: Request, user: Annotated[User, Depends(ANY)]) -> Response:
     return render(request, "home.html", user, stats=stats(case_of(request)))
 
 
+@router.get("/out")
+def leave(request: Request, user: Annotated[User, Depends(ANY)], to: str = "") -> Response:
+    """The click-through warning for a link found in message text: the URL as escaped text
+    and, only for http(s) and tg:// targets, a plain link onwards (no referrer)."""
+    from ..links import MAX_URL, target
+
+    shown = to[: MAX_URL + 1]
+    return render(request, "out.html", user, url=shown, target=target(shown))
+
+
 @router.get("/messages")
 def messages(
     request: Request,

@@ -85,7 +85,7 @@ def item(
     with case.engine.connect() as conn:
         why = rv.blocked(conn, sha)  # live, not from the cached queue
     if why is not None:
-        found = {**found, "blocked": why, "has_preview": False}
+        found = {**found, "blocked": why, "has_preview": False, "keyframes": False}
     active = rv.active_reveal(case, user.id, reveal) if reveal else None
     if active and active["sha256"] != sha:
         active = None
@@ -107,6 +107,16 @@ def preview(request: Request, sha: str, user: Annotated[User, Depends(REVIEW)]) 
     data = None if meter["stopped"] else rv.preview_bytes(case_of(request), sha)
     if data is None:
         return Response("no preview", status_code=404, headers=NO_STORE)
+    return Response(data, media_type="image/jpeg", headers=NO_STORE)
+
+
+@router.get("/media/{sha}/keyframes.jpg")
+def keyframes(request: Request, sha: str, user: Annotated[User, Depends(REVIEW)]) -> Response:
+    """A video's blurred greyscale keyframe strip (never the video itself)."""
+    meter = _touch(request, user)
+    data = None if meter["stopped"] else rv.keyframe_bytes(case_of(request), sha)
+    if data is None:
+        return Response("no keyframes", status_code=404, headers=NO_STORE)
     return Response(data, media_type="image/jpeg", headers=NO_STORE)
 
 
