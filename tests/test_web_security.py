@@ -61,7 +61,13 @@ def _roles(route):
 
 
 def _path(route, built):
-    values = {"sha": built["ncii"], "person_id": "1", "reveal_id": "1", "kind": "police"}
+    values = {
+        "sha": built["ncii"],
+        "person_id": "1",
+        "reveal_id": "1",
+        "kind": "police",
+        "name": "vw1",
+    }
     return re.sub(r"\{(\w+)\}", lambda g: values[g.group(1)], route.path)
 
 
