@@ -19,7 +19,7 @@ from sqlalchemy import select
 from test_web_cases import PASSWORD, build_case
 
 from perisai.store import models as m
-from perisai.users import set_budget
+from perisai.users import add_user, set_budget
 from perisai.web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -153,8 +153,22 @@ def test_hostile_messages_are_inert_in_the_browser(server, browser):
     _login(page, server["url"], "inv1")
     page.goto(f"{server['url']}/messages?q=alert")
     _shot(page, "07-hostile-messages")
-    assert page.locator("td.text img").count() == 0 and page.locator("td.text a").count() == 0
+    assert page.locator("td.text img").count() == 0
+    # Links in messages lead only to the warning page, never to their target.
+    hrefs = page.locator("td.text a").evaluate_all("as => as.map(a => a.getAttribute('href'))")
+    assert hrefs and all(h.startswith("/out?to=") for h in hrefs), hrefs
     assert "<script>alert('pwned')</script>" in page.locator("td.text").first.inner_text()
+    page.goto(f"{server['url']}/messages?q=evil.example")
+    page.locator("td.text a", has_text="https://evil.example/").first.click()
+    page.wait_for_selector("#leave-warning")
+    assert page.url.startswith(f"{server['url']}/out?to=")
+    assert page.locator("#leave-url").inner_text() == "https://evil.example/"
+    assert page.locator("#leave-continue").get_attribute("href") == "https://evil.example/"
+    assert page.locator("#leave-continue").get_attribute("referrerpolicy") == "no-referrer"
+    _shot(page, "13-link-warning")
+    page.goto(f"{server['url']}/out?to=javascript:alert(document.cookie)")
+    assert page.locator("#leave-continue").count() == 0
+    assert page.locator("#leave-refused").is_visible()
     assert not dialogs
     page.close()
 
@@ -195,6 +209,41 @@ def test_supervisor_sees_team_totals(server, browser):
     page.goto(f"{server['url']}/network")
     _shot(page, "12-network-recruitment")
     page.close()
+
+
+def test_video_keyframes_reveal_and_account_disabled(server, browser):
+    from perisai.web import review as rv
+
+    url, case = server["url"], server["case"]
+    add_user(case, "inv-v", "investigator", PASSWORD)
+    video = next(c for c in rv.clusters(case) if c["kind"] == "video" and not c["blocked"])[
+        "sha256"
+    ]
+    context = browser.new_context()
+    page = context.new_page()
+    _login(page, url, "inv-v")
+    page.goto(f"{url}/review/{video}")
+    strip = page.locator("#keyframes-img")
+    assert strip.evaluate("img => img.complete && img.naturalWidth > img.naturalHeight * 2")
+    assert page.locator("video").count() == 0 and page.locator("audio").count() == 0
+    _shot(page, "14-video-keyframes")
+    page.click("#reveal-btn")
+    page.wait_for_selector("#reveal-img")
+    assert page.locator("#reveal-img").evaluate("img => img.complete && img.naturalWidth > 0")
+    assert page.locator("#reveals-used").inner_text() == "1"
+    assert page.locator("video").count() == 0
+    _shot(page, "15-video-revealed")
+    # The supervisor disables the account: the reviewer's next page is the login page.
+    admin = browser.new_context().new_page()
+    _login(admin, url, "sup1")
+    admin.goto(f"{url}/admin")
+    admin.locator("#u-inv-v .disable-btn").click()
+    admin.wait_for_url(f"{url}/admin")
+    assert admin.locator("#u-inv-v .state").inner_text() == "disabled"
+    _shot(admin, "16-accounts")
+    page.goto(f"{url}/review")
+    assert page.url == f"{url}/login"
+    context.close()
 
 
 def teardown_module():

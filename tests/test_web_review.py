@@ -164,7 +164,10 @@ def test_decision_applies_to_the_whole_cluster_and_csam_blocks_it(built):
     target = next(
         c
         for c in rv.clusters(case)
-        if c["members"] >= 2 and not c["blocked"] and c["sha256"] != built["ncii"]
+        if c["members"] >= 2
+        and c["kind"] == "image"
+        and not c["blocked"]
+        and c["sha256"] != built["ncii"]
     )
     r = c.post(
         f"/review/{target['sha256']}/decide",
