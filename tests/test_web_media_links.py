@@ -89,7 +89,7 @@ def test_video_clusters_show_a_blurred_greyscale_keyframe_strip_never_the_video(
         assert "<video" not in c.get(url).text.lower()
 
 
-def test_keyframes_are_sampled_across_the_video():
+def test_keyframes_are_sampled_across_the_video(monkeypatch):
     import tempfile
     from pathlib import Path
 
@@ -97,12 +97,17 @@ def test_keyframes_are_sampled_across_the_video():
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "v.mp4"
-        write_mp4(path, seed=3, size=(320, 240), seconds=8, crf=23)
+        write_mp4(path, seed=3, size=(320, 240), seconds=12, crf=23)
         data = path.read_bytes()
-    frames = keyframes.sample_frames(data)
-    assert len(frames) == keyframes.FRAMES and all(f.mode == "L" for f in frames)
+    in_order = keyframes.sample_frames(data)
+    assert len(in_order) == keyframes.FRAMES and all(f.mode == "L" for f in in_order)
     # Spread over the video: the sampled frames are not all the same picture.
-    assert len({f.tobytes() for f in frames}) > 1
+    assert len({f.tobytes() for f in in_order}) > 1
+    # Long videos are sampled by seeking; it picks exactly the frames decoding in order does.
+    monkeypatch.setattr(keyframes, "SEEK_FROM", 0.0)
+    monkeypatch.setattr(keyframes, "_in_order", lambda *a: pytest.fail("did not seek"))
+    seeking = keyframes.sample_frames(data)
+    assert [f.tobytes() for f in seeking] == [f.tobytes() for f in in_order]
     with pytest.raises(ValueError):
         keyframes.sample_frames(b"not a video at all" * 100)
 
@@ -159,6 +164,7 @@ def test_a_video_decided_csam_shows_nothing(built):
     assert r.status_code == 403
     assert not [e for _, e in _reveal_events(built) if e["sha256"] == v["sha256"]]
     assert rv.keyframe_bytes(built["case"], v["sha256"]) is None
+    assert not [key for key in rv._STRIPS if key.endswith(v["sha256"])]  # dropped from memory
     assert rv.reveal_bytes(built["case"], v["sha256"]) is None
 
 

@@ -15,6 +15,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageFilter
 
@@ -28,11 +29,14 @@ GAP = 4  # px between frames
 
 
 def sample_frames(data: bytes, count: int = FRAMES) -> list[Image.Image]:
-    """Up to `count` greyscale frames spread over the video (one-per-second sampling, then
-    evenly chosen). Raises ValueError when the bytes are not a decodable video."""
+    """Up to `count` greyscale frames spread over the video. Raises ValueError when the bytes
+    are not a decodable video.
+
+    The frames are those the hash stage's one-per-second sampling would pick (the first frame
+    at or after a whole second), evenly chosen over the video's duration. A long video is not
+    decoded from start to end: the decoder seeks to the keyframe before each chosen second."""
     import av
 
-    seconds: list[Image.Image] = []
     with tempfile.TemporaryDirectory(prefix="perisai-") as tmp:
         path = Path(tmp) / "video"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -46,26 +50,72 @@ def sample_frames(data: bytes, count: int = FRAMES) -> list[Image.Image]:
                 ctx = stream.codec_context
                 if (ctx.width or 0) * (ctx.height or 0) > MAX_PIXELS:
                     raise ValueError("frames over the pixel limit")
-                rate = float(stream.average_rate or 0) or 25.0
-                next_second = 0.0
-                for index, frame in enumerate(container.decode(stream)):
-                    if index >= MAX_DECODED:
-                        break
-                    ts = float(frame.time) if frame.time is not None else index / rate
-                    if ts + 1e-3 < next_second:
-                        continue
-                    next_second = math.floor(ts + 1e-3) + 1.0
-                    image = frame.to_image().convert("L")
-                    image.thumbnail((REVEAL_SIZE * 2, REVEAL_SIZE * 2))  # keep memory small
-                    seconds.append(image)
+                duration = _duration(container, stream)
+                frames: list[Image.Image] = []
+                if duration >= SEEK_FROM:
+                    frames = _by_seeking(container, stream, duration, count)
+                if not frames:
+                    container.seek(0)
+                    frames = _in_order(container, stream, count)
         except av.FFmpegError as exc:
             raise ValueError(f"corrupt or unsupported video: {type(exc).__name__}") from None
-    if not seconds:
+    if not frames:
         raise ValueError("no decodable video frames")
+    return frames
+
+
+SEEK_FROM = 60.0  # seconds: shorter videos are decoded in order (cheap, and exact)
+
+
+def _duration(container: Any, stream: Any) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000  # AV_TIME_BASE is microseconds
+    return 0.0
+
+
+def _grey(frame: Any) -> Image.Image:
+    image = frame.to_image().convert("L")
+    image.thumbnail((REVEAL_SIZE * 2, REVEAL_SIZE * 2))  # keep memory small
+    return image
+
+
+def _in_order(container: Any, stream: Any, count: int) -> list[Image.Image]:
+    """One frame per second from the start (as the hash stage samples), evenly chosen."""
+    rate = float(stream.average_rate or 0) or 25.0
+    seconds: list[Image.Image] = []
+    next_second = 0.0
+    for index, frame in enumerate(container.decode(stream)):
+        if index >= MAX_DECODED:
+            break
+        ts = float(frame.time) if frame.time is not None else index / rate
+        if ts + 1e-3 < next_second:
+            continue
+        next_second = math.floor(ts + 1e-3) + 1.0
+        seconds.append(_grey(frame))
     if len(seconds) <= count:
         return seconds
     step = len(seconds) / count
     return [seconds[int(i * step + step / 2)] for i in range(count)]
+
+
+def _by_seeking(container: Any, stream: Any, duration: float, count: int) -> list[Image.Image]:
+    """For each of `count` whole seconds spread over the video, the first frame at or after
+    it, found by seeking to the keyframe before it. Empty when seeking does not work."""
+    out: list[Image.Image] = []
+    for i in range(count):
+        second = math.floor(duration * (i + 0.5) / count)
+        container.seek(int(second / stream.time_base), stream=stream, backward=True)
+        for n, frame in enumerate(container.decode(stream)):
+            if n >= MAX_DECODED // count:
+                return []
+            if frame.time is not None and frame.time + 1e-3 >= second:
+                out.append(_grey(frame))
+                break
+        else:
+            return []
+    return out
 
 
 def strip(data: bytes, size: int = PREVIEW_SIZE, blur: int = PREVIEW_BLUR) -> bytes:

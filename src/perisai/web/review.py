@@ -408,10 +408,12 @@ def keyframe_bytes(case: Case, sha256: str) -> bytes | None:
     """The blurred greyscale keyframe strip of a video (made from the vault copy, cached per
     process), or None when the file is blocked, not a video, or cannot be decoded. Whether it
     is blocked is checked in the database on every call, before any cached strip is used."""
+    key = f"{case.root}:{sha256}"
     with case.engine.connect() as conn:
         if blocked(conn, sha256) is not None or _kind(conn, sha256) != "video":
+            with _strips_lock:
+                _STRIPS.pop(key, None)  # not even a blurred copy of a blocked file stays
             return None
-    key = f"{case.root}:{sha256}"
     with _strips_lock:
         if key in _STRIPS:
             _STRIPS.move_to_end(key)
