@@ -74,7 +74,14 @@ class ChatState:
 
 class Writer:
     def __init__(
-        self, conn: Connection, vault: Vault, export_id: int, root: Path, clock: Clock
+        self,
+        conn: Connection,
+        vault: Vault,
+        export_id: int,
+        root: Path,
+        clock: Clock,
+        extra_keys: frozenset[str] = frozenset(),
+        raw_only: frozenset[str] = frozenset(),
     ) -> None:
         self.conn, self.vault, self.export_id, self.root, self.clock = (
             conn,
@@ -83,6 +90,11 @@ class Writer:
             root,
             clock,
         )
+        # Fields a live collector adds that exports lack (views, grouped_id, numeric ids...):
+        # kept in `raw`, left out of the content hash so a collection and an export of one
+        # message agree. `raw_only` ones are also left out of service-event detail.
+        self.extra_keys = extra_keys | raw_only
+        self.raw_only = raw_only
         self.new_blobs: list[str] = []
         self.actor_pk: dict[str, int] = {
             key: pk for pk, key in conn.execute(select(m.Actor.id, m.Actor.key))
@@ -370,6 +382,8 @@ class Writer:
         sender_key = self.actor_key.get(sender) if sender is not None else None
         raw = canonical(msg)
         view = content_view(msg, sender_key, when.utc)
+        for key in self.extra_keys:
+            view.pop(key, None)
         refs = media_refs(msg)
         if refs:
             view["_media"] = [self._probe(ref).fingerprint for _, ref in refs]
@@ -408,7 +422,7 @@ class Writer:
             service = {
                 "action": str(msg.get("action", "unknown")),
                 "actor_id": sender,
-                "detail": service_detail(msg),
+                "detail": {k: v for k, v in service_detail(msg).items() if k not in self.raw_only},
             }
         return row, msg, service
 
