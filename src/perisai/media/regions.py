@@ -47,6 +47,7 @@ BAR_DEPTH = 0.3  # a caption bar is at most this share of the side
 LOOSE = 0.6  # share of a row near a background colour for a background row (text is sparse)
 FLAT_STD = 4.0  # grey-level spread of a gutter row along the content box
 GUTTER_MAX = 0.045  # a gutter is at most this share of the side (a sky is not a gutter)
+HASH_SIDE = 320  # region hashing works on a copy where each region keeps this short side
 CELL_MIN = 0.15  # a collage cell is at least this share of the content box's side
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive)
@@ -274,8 +275,24 @@ def region_hashes(
     plane: NDArray[Any], dihedral: bool = False, max_regions: int = MAX_REGIONS
 ) -> list[RegionHash]:
     """Propose regions on a luma plane and PDQ-hash each one."""
+    if plane.ndim == 3:
+        plane = plane.astype(np.float32) @ pdq._LUMA
+    proposals = propose(plane, max_regions)
+    if not proposals:
+        return []
+    # PDQ reduces every region to 64 x 64 anyway: hash from a copy block-averaged so that the
+    # smallest region keeps at least HASH_SIDE pixels on its short side (several times cheaper
+    # on large pictures; the Jarosz filter on top of a block mean moves a hash by a few bits).
+    short = min(min(r.box[2] - r.box[0], r.box[3] - r.box[1]) for r in proposals)
+    k = max(1, short // HASH_SIDE)
+    small = plane
+    if k > 1:
+        h, w = plane.shape
+        small = plane[: h // k * k, : w // k * k].astype(np.float32)
+        small = small.reshape(h // k, k, w // k, k).mean(axis=(1, 3))
     out = []
-    for r in propose(plane, max_regions):
-        hashes, q = pdq_region(plane, r.box, dihedral)
+    for r in proposals:
+        x0, y0, x1, y1 = (v // k for v in r.box)
+        hashes, q = pdq_region(small, (x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)), dihedral)
         out.append(RegionHash(r.box, r.kind, hashes, q))
     return out
