@@ -69,11 +69,11 @@ def finish(msg: Any, entities: list[Any]) -> Any:
     return msg
 
 
-def tmsg(mid: int, text: str = "", uid: int | None = 100, minutes: int | None = None, **kw):
+def tmsg(mid: int, text: str = "", uid: int | None = 100, when: datetime | None = None, **kw):
     return types.Message(
         id=mid,
         peer_id=types.PeerChannel(CH),
-        date=T0 + timedelta(minutes=mid if minutes is None else minutes),
+        date=when or T0 + timedelta(minutes=mid),
         message=text,
         from_id=types.PeerUser(uid) if uid is not None else None,
         **kw,
@@ -530,6 +530,34 @@ def test_recollect_marks_deleted_messages_with_the_check(tmp_path):
     again, _, _ = run(case, fake)
     assert again["unchanged"] and again["checked_ids"] == 9  # 4 and 5 are not asked again
     assert verify(case)["ok"]
+
+
+def test_hidden_history_is_not_taken_for_deletions(tmp_path):
+    """An export holds 1..10; the burner sees only 5..10 (history hidden from new members)."""
+    from helpers import msg, write_export
+
+    export = write_export(
+        tmp_path / "e",
+        [msg(i, text=f"m{i}", from_id="user100", **{"from": "Tokey Besar"}) for i in range(1, 11)],
+        id=CH,
+    )
+    case = Case.open(tmp_path / "case")
+    ingest(case, export)
+    chat = channel()
+    ppl = people()
+    same = [
+        finish(tmsg(i, f"m{i}", when=datetime.fromtimestamp(1714528800 + i, UTC)), [*ppl, chat])
+        for i in range(5, 11)
+    ]
+    fake = FakeClient(chat, same, ppl)
+    first, _, _ = run(case, fake, participants=False)
+    assert first["absences"] == 0 and first["messages_new"] == 0
+    assert first["messages_unchanged"] == 6, first
+    fake.messages[11] = finish(tmsg(11, "m11"), [*ppl, chat])
+    again, _, _ = run(case, fake, participants=False)
+    assert again["absences"] == 0 and again["messages_new"] == 1
+    assert again["checked_ids"] == 6  # 5..10, never the export's 1..4
+    assert len(rows(case, m.CHATS)) == 1 and stats(case)["deleted_since"] == 0
 
 
 # -- a collection and an export of one chat -----------------------------------------------------

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import Connection, insert, select, text, update
 
 from .. import __version__
 from ..case import Case
@@ -177,6 +177,7 @@ class _Run:
         self.received = hashlib.sha256()
         self.stopped: str | None = None
         self.last_id: int | None = None
+        self.first_id: int | None = None
         self.gone: list[int] = []
         self.checked = 0
 
@@ -190,7 +191,7 @@ class _Run:
             with self.case.begin() as conn:
                 if conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(7461626)"))
-                chat_pk, min_id, known = _previous(conn, kind, bare)
+                chat_pk, min_id, known = _previous(conn, kind, bare, self.header["id"])
                 export_id = conn.execute(
                     insert(m.EXPORTS).values(
                         ingested_utc=checked_at,
@@ -234,11 +235,14 @@ class _Run:
                     self._record_gone(conn, writer, state.pk or chat_pk, self.gone, info)
                 writer.write_names()
                 t = writer.totals
-                if not (t["messages_new"] or t["messages_changed"] or t["absences"]):
+                # A run that read messages is kept even when they were all known (from an
+                # export): it records what the account could see, and where to resume.
+                changed = t["messages_new"] or t["messages_changed"] or t["absences"]
+                if not changed and self.last_id is None:
                     raise _Unchanged
                 if self.opts.metadata_only:
                     self._hash_only(conn, export_id)
-                info["last_id"] = self.last_id
+                info["first_id"], info["last_id"] = self.first_id, self.last_id
                 return self._finish(
                     conn, writer, export_id, ref, info, participants, known, checked_at, who
                 )
@@ -349,6 +353,8 @@ class _Run:
                 for msg in self.client.iter_messages(self.entity, **kwargs):
                     self._one(writer, state, msg)
                     cursor = self.last_id = msg.id
+                    if self.first_id is None:
+                        self.first_id = msg.id
                     n += 1
                     if n % 200 == 0:
                         self.say(f"{n} messages, last id {cursor}")
@@ -490,6 +496,7 @@ class _Run:
                 "max_file_mb": self.opts.max_file_mb,
                 "metadata_only": self.opts.metadata_only,
                 "stopped": self.stopped,
+                "first_id": self.first_id,
                 "last_id": self.last_id,
                 "flood_waits": self.flood.waits,
                 "participants": participants,
@@ -536,28 +543,38 @@ def _role(participant: Any, label: str) -> str:
     return "member"
 
 
-def _previous(conn: Connection, kind: str, bare: int | None) -> tuple[int | None, int, list[int]]:
-    """(chat pk, last collected id, known positive ids up to it not yet marked absent)."""
+def _previous(
+    conn: Connection, kind: str, bare: int | None, marked: int
+) -> tuple[int | None, int, list[int]]:
+    """(chat pk, last collected id, known ids not yet marked absent between the first and the
+    last id earlier collections of this chat read). The range comes from the collections'
+    custody events: an export may hold older messages the account cannot read (history hidden
+    from new members), which are not deletions."""
+    from .. import custody
+
     T = m.MESSAGES
     row = conn.execute(select(m.Chat.id).where(m.Chat.kind == kind, m.Chat.tg_id == bare)).first()
     if row is None:
         return None, 0, []
     chat_pk = row[0]
-    collections = select(m.EXPORTS.c.id).where(m.EXPORTS.c.shape == "collection")
-    last = conn.execute(
-        select(func.max(T.c.message_id)).where(
-            T.c.chat_id == chat_pk, T.c.export_id.in_(collections)
-        )
-    ).scalar()
-    if not last:
+    firsts, lasts = [], []
+    for ev in custody.events(conn, "ingest"):
+        info = ev["body"].get("collection") if ev["body"].get("shape") == "collection" else None
+        if not info or info.get("chat", {}).get("id") != marked:
+            continue
+        if info.get("first_id") is not None and info.get("last_id") is not None:
+            firsts.append(int(info["first_id"]))
+            lasts.append(int(info["last_id"]))
+    if not lasts:
         return chat_pk, 0, []
+    first, last = max(min(firsts), 1), max(lasts)
     absent = select(m.ABSENCES.c.message_id).where(m.ABSENCES.c.chat_id == chat_pk)
     known = (
         conn.execute(
             select(T.c.message_id)
             .where(
                 T.c.chat_id == chat_pk,
-                T.c.message_id > 0,
+                T.c.message_id >= first,
                 T.c.message_id <= last,
                 T.c.message_id.not_in(absent),
             )
@@ -567,4 +584,4 @@ def _previous(conn: Connection, kind: str, bare: int | None) -> tuple[int | None
         .scalars()
         .all()
     )
-    return chat_pk, int(last), [int(x) for x in known]
+    return chat_pk, last, [int(x) for x in known]
