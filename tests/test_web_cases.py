@@ -348,3 +348,54 @@ def test_admin_page_disables_and_sets_passwords_ending_sessions_at_once(case):
     # Without the CSRF token nothing changes.
     assert admin.post("/admin/users/anon-w/disable").status_code == 403
     assert not next(u for u in list_users(case) if u["name"] == "anon-w")["disabled"]
+
+
+@pytest.fixture
+def pg_url():
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    admin_url = os.environ.get(
+        "PERISAI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+    name = f"perisai_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        if os.environ.get("PERISAI_REQUIRE_PG"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {admin_url}: {exc}")
+    yield admin_url.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_accounts_and_sessions_on_postgres(tmp_path, pg_url):
+    from fastapi.testclient import TestClient
+
+    from perisai.web.app import create_app
+
+    case = Case.open(tmp_path / "case", db=pg_url)
+    assert case.engine.dialect.name == "postgresql"
+    add_user(case, "boss", "admin", PASSWORD)
+    add_user(case, "anon-g", "investigator", PASSWORD)
+    app = create_app(case)
+    worker = TestClient(app, base_url="https://testserver")
+    login(worker, "anon-g")
+    assert worker.get("/review").status_code == 200
+    with pytest.raises(BadInput, match="last enabled admin"):
+        set_disabled(case, "boss", True)
+    assert set_disabled(case, "anon-g", True, who="boss")["sessions_ended"] == 1
+    assert worker.get("/review", follow_redirects=False).status_code == 303
+    set_disabled(case, "anon-g", False, who="boss")
+    login(worker, "anon-g")
+    new = "a postgres long password"
+    assert set_password(case, "anon-g", new, who="boss")["sessions_ended"] == 1
+    assert worker.get("/review", follow_redirects=False).status_code == 303
+    login(worker, "anon-g", new)
+    case.close()
