@@ -136,7 +136,8 @@ class FakeClient:
         self.users = list(users)
         self.admins: set[int] = set()
         self.calls: list[tuple[str, Any]] = []
-        self.floods: dict[str, list[tuple[int, int]]] = {}  # method -> [(after n items, s)]
+        # method -> [(after n items, seconds of FloodWait or an error to raise)]
+        self.floods: dict[str, list[tuple[int, Any]]] = {}
         self.download_errors: dict[int, Exception] = {}
         self.participants_error: Exception | None = None
 
@@ -144,6 +145,8 @@ class FakeClient:
         queue = self.floods.get(method) or []
         if queue and queue[0][0] == served:
             seconds = queue.pop(0)[1]
+            if isinstance(seconds, Exception):
+                raise seconds
             raise errors.FloodWaitError(request=None, capture=seconds)
 
     def iter_messages(self, entity, min_id=0, reverse=False, offset_date=None):
@@ -505,6 +508,32 @@ def test_budget_is_cumulative_across_waits(tmp_path):
     assert slept == [40, 40] and result["stopped"] and result["messages_new"] == 3
 
 
+def test_kicked_mid_run_keeps_what_was_read(tmp_path):
+    chat = channel()
+    ppl = people()
+    fake = FakeClient(chat, [finish(tmsg(i, f"m{i}"), [*ppl, chat]) for i in range(1, 9)], ppl)
+    fake.floods["iter_messages"] = [(3, errors.ChannelPrivateError(request=None))]
+    case = Case.open(tmp_path / "case")
+    result, lines, _ = run(case, fake)
+    assert result["messages_new"] == 3 and result["last_id"] == 3
+    assert result["stopped"].startswith("Telegram refused: ChannelPrivateError")
+    assert any("stopping: Telegram refused" in line for line in lines)
+    resumed, _, _ = run(case, fake)
+    assert resumed["messages_new"] == 5 and stats(case)["messages"] == 8
+    assert verify(case)["ok"]
+
+
+def test_floodwait_resolving_the_chat_is_one_clear_error(tmp_path):
+    from perisai.errors import PerisaiError
+
+    fake = FakeClient(channel(), [])
+    fake.get_entity = lambda ref: (_ for _ in ()).throw(
+        errors.FloodWaitError(request=None, capture=86400)
+    )
+    with pytest.raises(PerisaiError, match="wait 86400s"):
+        run(Case.open(tmp_path / "case"), fake)
+
+
 # -- deletions --------------------------------------------------------------------------------
 def test_recollect_marks_deleted_messages_with_the_check(tmp_path):
     chat = channel()
@@ -834,3 +863,26 @@ def test_cli_refuses_bad_options_before_any_login(tmp_path):
     assert r.returncode == 2 and "--media" in r.stderr
     r = run_cli("collect", str(tmp_path / "c"), "--chat", "@gengtest", "--since", "yesterday")
     assert r.returncode == 2 and "--since" in r.stderr
+
+
+def test_a_collection_alone_is_triaged_like_an_export(tmp_path):
+    """No export at all: the collected chat feeds the text stage, which finds planted phones."""
+    from perisai.findings import findings
+    from perisai.pipeline import triage
+
+    synth(tmp_path / "export", messages=300, photos=0, seed=11)
+    export = json.loads((tmp_path / "export" / "result.json").read_text("utf-8"))
+    truth = json.loads((tmp_path / "export" / "ground_truth.json").read_text("utf-8"))
+    chat, converted, _ = export_to_telethon(export)
+    case = Case.open(tmp_path / "case")
+    run(case, FakeClient(chat, [msg for msg, _ in converted]), media="none", participants=False)
+    triage(case, workers=1, only="text")
+    planted = {
+        (record["id"], item["value"])
+        for record in truth["messages"]
+        for item in record.get("pii", [])
+        if item["kind"] == "pii.phone" and item["where"] == "text" and record["id"] > 0
+    }
+    found = {(f["message_id"], f["value"]) for f in findings(case, "pii.phone")}
+    assert planted and len(planted & found) / len(planted) >= 0.9
+    assert verify(case)["ok"]

@@ -137,11 +137,20 @@ def resolve_chat(client: ReadOnlyClient, ref: str) -> Any:
                         return dialog.entity
                 raise
         return client.get_entity(value)
-    except ValueError as exc:
+    except Exception as exc:
+        # FloodWait goes back to the caller's budget; anything else means no such chat here.
+        if type(exc).__name__ == "FloodWaitError" or not isinstance(exc, ValueError | _rpc()):
+            raise
         raise BadInput(
-            f"cannot resolve --chat {ref!r} ({exc}); the collector never joins: join the group "
-            "with the collecting account in a Telegram app first"
+            f"cannot resolve --chat {ref!r} ({type(exc).__name__}: {exc}); the collector never "
+            "joins: join the group with the collecting account in a Telegram app first"
         ) from None
+
+
+def _rpc() -> type[Exception]:
+    from telethon.errors import RPCError
+
+    return RPCError
 
 
 # -- the real client ------------------------------------------------------------------------

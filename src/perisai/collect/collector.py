@@ -22,7 +22,7 @@ from sqlalchemy import Connection, insert, select, text, update
 
 from .. import __version__
 from ..case import Case
-from ..errors import BadInput
+from ..errors import BadInput, PerisaiError
 from ..ingest.ids import PeerId, chat_kind, decode_chat_id
 from ..ingest.normalize import Clock
 from ..ingest.writer import Writer
@@ -141,7 +141,12 @@ def collect(
     say = progress or (lambda _line: None)
     flood = Flood(opts.flood_short_s, opts.flood_budget_s, sleep, say)
     ref = chat if isinstance(chat, str) else None
-    entity = flood.call("resolving the chat", resolve_chat, client, chat) if ref else chat
+    try:
+        entity = flood.call("resolving the chat", resolve_chat, client, chat) if ref else chat
+    except Stop as exc:
+        raise PerisaiError(
+            f"Telegram asks to wait {exc.seconds}s before resolving {chat!r}: try again later"
+        ) from None
     header = chat_header(entity)
     names = Names()
     names.learn(entity)
@@ -229,6 +234,12 @@ class _Run:
                     self._messages(writer, state, min_id)
                 except Stop as exc:
                     self.stopped = f"FloodWait of {exc.seconds}s over the budget"
+                except Exception as exc:
+                    # Kicked, banned, group deleted mid-run: keep what was read so far.
+                    if not _is_rpc_error(exc):
+                        raise
+                    self.stopped = f"Telegram refused: {type(exc).__name__}: {exc}"[:300]
+                    self.say(f"stopping: {self.stopped}")
                 info = writer.close_chat(state)
                 self._cleanup_files()
                 if self.gone:
@@ -530,6 +541,12 @@ class _HashOnlyVault:
 
     def put(self, *_a: Any, **_k: Any) -> bool:  # pragma: no cover - never reached
         raise AssertionError("metadata-only collection must not store bytes")
+
+
+def _is_rpc_error(exc: BaseException) -> bool:
+    from telethon.errors import RPCError
+
+    return isinstance(exc, RPCError)
 
 
 def _role(participant: Any, label: str) -> str:
