@@ -85,7 +85,11 @@ def _edge_run(near: NDArray[np.bool_], share: float) -> int:
     broken = np.flatnonzero(shares[:depth] < BAR_TEXT)
     stop = int(broken[0]) if broken.size else depth
     clean = np.flatnonzero(shares[:stop] >= BAR_CLEAN)
-    return int(clean[-1]) + 1 if clean.size else 0
+    end = int(clean[-1]) + 1 if clean.size else 0
+    # A bar ends where the picture begins: the next row is mostly not the bar's colour.
+    if end == 0 or end >= near.shape[0] or shares[end] >= LOOSE:
+        return 0
+    return end
 
 
 def _trim(img: NDArray[np.float32], share: float) -> Box:
