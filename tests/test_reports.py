@@ -309,22 +309,6 @@ def test_format_choice_and_bad_outputs(built, tmp_path):
         render(built["case"], "takedown", tmp_path / "plainfile")
 
 
-def test_reports_work_without_the_analysis_modules(built, monkeypatch):
-    """The built-in fallbacks (doxes and findings tables) keep every report working."""
-    from perisai.reports import common
-
-    monkeypatch.setattr(common, "_optional", lambda module, name: None)
-    people = common.at_risk(built["case"])
-    assert any({"kind": "pii.phone", "value": PHONE} in p["identifiers"] for p in people)
-    profiles = common.offender_profiles(built["case"])
-    assert profiles and profiles[0]["allegation"] is True
-    police = _html(built, "police")
-    _assert_escaped(police)
-    assert "+6012•••••89" in police and PHONE not in police
-    takedown = _html(built, "takedown")
-    assert "https://t.me/c/1700000002/1" in takedown and PHONE not in takedown
-
-
 def test_takedown_doxxing_lines_are_the_confident_ones(built):
     from perisai.reports import common
     from perisai.reports.takedown import context

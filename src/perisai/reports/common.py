@@ -1,17 +1,15 @@
 """What every report reads from a case: chats, names, times, media categories, people.
 
 Reports never change the case (apart from the `report.write` custody event written by
-`render`). Everything here reads; the analysis modules (`perisai.analysis.atrisk`,
-`perisai.analysis.offenders`, `perisai.victims`) are used when they are installed, and small
-built-in fallbacks, computed from the same tables, when they are not.
+`render`). Everything here reads; people come from `perisai.analysis.atrisk`,
+`perisai.analysis.offenders` and `perisai.victims`.
 """
 
 from __future__ import annotations
 
 import base64
-import importlib
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -393,220 +391,28 @@ def preview_uri(case: Case, item: dict[str, Any]) -> str | None:
 
 
 # -- people ---------------------------------------------------------------------------------
-def _optional(module: str, name: str) -> Any:
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
+DOX_THRESHOLD = 0.6  # the takedown list and the police counts keep only confident exposures
 
 
 def at_risk(case: Case) -> list[dict[str, Any]]:
-    """People exposed in the chats (perisai.analysis.atrisk when present)."""
-    fn = _optional("perisai.analysis.atrisk", "at_risk")
-    if fn is not None:
-        return list(fn(case))
-    return _at_risk_from_doxes(case)
+    """People exposed in the chats (the at-risk register)."""
+    from ..analysis.atrisk import at_risk as register
+
+    return list(register(case))
 
 
 def offender_profiles(case: Case) -> list[dict[str, Any]]:
-    """Senders ranked most harmful first (perisai.analysis.offenders when present)."""
-    fn = _optional("perisai.analysis.offenders", "profiles")
-    if fn is not None:
-        return list(fn(case))
-    return _profiles_from_findings(case)
+    """Senders ranked most harmful first."""
+    from ..analysis.offenders import profiles
+
+    return list(profiles(case))
 
 
 def registered_victims(case: Case) -> list[dict[str, Any]]:
-    """The victim registry (perisai.victims when present): caseworkers' report only."""
-    fn = _optional("perisai.victims", "list_victims")
-    if fn is not None:
-        return list(fn(case))
-    with case.engine.connect() as conn:
-        return [
-            {
-                "id": r.id,
-                "alias": r.alias,
-                "registered_utc": r.registered_utc,
-                "identifiers": [],
-                "hashes": {"images": 0, "videos": 0},
-                "matches": [],
-            }
-            for r in conn.execute(select(m.VICTIMS).order_by(m.VICTIMS.c.id))
-        ]
+    """The victim registry: the caseworkers' report only."""
+    from ..victims import list_victims
 
-
-DOX_THRESHOLD = 0.6
-
-
-def _at_risk_from_doxes(case: Case) -> list[dict[str, Any]]:
-    """Fallback register: doxes scoring at least 0.6, merged when they share an identifier."""
-    with case.engine.connect() as conn:
-        lk = Lookups(conn)
-        doxes = [
-            dict(d)
-            for d in conn.execute(
-                select(m.DOXES).where(m.DOXES.c.score >= DOX_THRESHOLD).order_by(m.DOXES.c.id)
-            ).mappings()
-        ]
-        pks = {pk for d in doxes for pk in d["message_pks"]}
-        msgs = {
-            r.id: r
-            for r in conn.execute(
-                select(
-                    m.MESSAGES.c.id,
-                    m.MESSAGES.c.chat_id,
-                    m.MESSAGES.c.message_id,
-                    m.MESSAGES.c.link,
-                    m.MESSAGES.c.date_utc,
-                    m.MESSAGES.c.sender_id,
-                ).where(m.MESSAGES.c.id.in_(pks))
-            )
-        }
-    parent = list(range(len(doxes)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    owner: dict[tuple[str, str], int] = {}
-    for i, d in enumerate(doxes):
-        for kind, value in d["identifiers"]:
-            if kind == "pii.name":
-                continue  # names are too common to merge people on
-            j = owner.setdefault((kind, value), i)
-            parent[find(i)] = find(j)
-    groups: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for i, d in enumerate(doxes):
-        groups[find(i)].append(d)
-    out = []
-    for n, members in enumerate(groups.values(), 1):
-        idents: list[dict[str, str]] = []
-        messages, posted, media = [], [], []
-        for d in members:
-            for kind, value in d["identifiers"]:
-                if {"kind": kind, "value": value} not in idents:
-                    idents.append({"kind": kind, "value": value})
-            for pk in d["message_pks"]:
-                r = msgs.get(pk)
-                if r is None:
-                    continue
-                chat = lk.chat(r.chat_id)
-                sender = lk.actor_label(r.sender_id)["tg_id"]
-                messages.append(
-                    {
-                        "chat_id": chat.get("tg_id"),
-                        "message_id": r.message_id,
-                        "link": r.link,
-                        "date_utc": iso(r.date_utc),
-                        "sender_id": sender,
-                    }
-                )
-                if sender is not None and sender not in posted:
-                    posted.append(sender)
-            media += [s for s in d["linked_media"] if s not in media]
-        messages.sort(key=lambda x: (x["date_utc"] or "", x["message_id"]))
-        dates = [x["date_utc"] for x in messages if x["date_utc"]]
-        out.append(
-            {
-                "id": n,
-                "identifiers": idents,
-                "occurrences": len(messages),
-                "chat_ids": sorted({x["chat_id"] for x in messages if x["chat_id"] is not None}),
-                "first_seen": min(dates) if dates else None,
-                "last_seen": max(dates) if dates else None,
-                "posted_by": posted,
-                "linked_media": media,
-                "dox_score": round(max(d["score"] for d in members), 2),
-                "status": "not_contacted",
-                "messages": messages,
-            }
-        )
-    out.sort(key=lambda p: (-p["dox_score"], -p["occurrences"]))
-    return out
-
-
-HARM_WEIGHTS = {
-    "media.match": 5,
-    "intent.csam_coded": 5,
-    "intent.sextortion": 4,
-    "media.victim_match": 4,
-    "intent.trade": 2,
-    "intent.solicitation": 2,
-    "link.telegram": 1,
-}
-
-
-def _profiles_from_findings(case: Case) -> list[dict[str, Any]]:
-    """Fallback ranking: per sender, messages, findings by kind and doxes they posted."""
-    F, MSG = m.FINDINGS, m.MESSAGES
-    latest = _latest()
-    with case.engine.connect() as conn:
-        lk = Lookups(conn)
-        per: dict[int, dict[str, Any]] = {}
-        for r in conn.execute(
-            select(
-                MSG.c.sender_id,
-                func.count(),
-                func.min(MSG.c.date_utc),
-                func.max(MSG.c.date_utc),
-            )
-            .where(MSG.c.id.in_(select(latest.c.id)), MSG.c.sender_id.is_not(None))
-            .where(MSG.c.type == "message")
-            .group_by(MSG.c.sender_id)
-        ):
-            per[r[0]] = {"messages": r[1], "first": r[2], "last": r[3], "findings": Counter()}
-        evidence: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for r in conn.execute(
-            select(F.c.kind, MSG.c.sender_id, MSG.c.chat_id, MSG.c.message_id, MSG.c.link)
-            .join(MSG, MSG.c.id == F.c.message_pk)
-            .where(MSG.c.sender_id.is_not(None))
-            .order_by(MSG.c.date_utc)
-        ):
-            if r.sender_id not in per:
-                continue
-            per[r.sender_id]["findings"][r.kind] += 1
-            if r.kind in HARM_WEIGHTS or r.kind.startswith("pii."):
-                evidence[r.sender_id].append(
-                    {
-                        "role": r.kind,
-                        "chat_id": lk.chat(r.chat_id).get("tg_id"),
-                        "message_id": r.message_id,
-                        "detail": None,
-                    }
-                )
-        for r in conn.execute(select(m.DOXES.c.sender_id).where(m.DOXES.c.score >= 0.6)):
-            if r.sender_id in per:
-                per[r.sender_id]["findings"]["dox"] += 1
-    out = []
-    for actor_pk, p in per.items():
-        label = lk.actor_label(actor_pk)
-        harm = sum(HARM_WEIGHTS.get(k, 0) * n for k, n in p["findings"].items())
-        harm += 3 * p["findings"].get("dox", 0)
-        if harm == 0:
-            continue
-        out.append(
-            {
-                "tg_id": label["tg_id"],
-                "names": label["names"],
-                "chats": [],
-                "messages": p["messages"],
-                "findings": dict(p["findings"]),
-                "first_seen": iso(p["first"]),
-                "last_seen": iso(p["last"]),
-                "roles": evidence.get(actor_pk, [])[:10],
-                "bots": [],
-                "media": {"first_posted": 0, "reposted": 0},
-                "allegation": True,
-                "sources": ["findings", "doxes"],
-                "_harm": harm,
-            }
-        )
-    out.sort(key=lambda p: (-p["_harm"], -p["messages"]))
-    for p in out:
-        p.pop("_harm")
-    return out
+    return list(list_victims(case))
 
 
 def without_images(value: Any) -> Any:
