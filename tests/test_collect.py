@@ -394,6 +394,40 @@ def test_participants_refused_is_recorded_not_fatal(tmp_path):
     ]
 
 
+def test_basic_group_maps_to_the_exports_chat(tmp_path):
+    from helpers import msg, write_export
+
+    group = types.Chat(
+        id=4242,
+        title="Geng Lama",
+        photo=types.ChatPhotoEmpty(),
+        participants_count=3,
+        date=T0,
+        version=1,
+    )
+    case = Case.open(tmp_path / "case")
+    ingest(
+        case,
+        write_export(
+            tmp_path / "e",
+            [msg(1, from_id="user100", **{"from": "Tokey Besar"})],
+            type="private_group",
+            id=4242,
+            name="Geng Lama",
+        ),
+    )
+    m2 = types.Message(
+        id=2, peer_id=types.PeerChat(4242), date=T0, message="hai", from_id=types.PeerUser(100)
+    )
+    fake = FakeClient(group, [finish(m2, [*people(), group])], people())
+    result, _, _ = run(case, fake)
+    (c,) = rows(case, m.CHATS)
+    assert (c.kind, c.tg_id, c.marked_id, c.type) == ("chat", 4242, -4242, "private_group")
+    assert result["messages_new"] == 1 and result["participants"]["by_role"] == {"member": 5}
+    assert ("iter_participants", "NoneType") in fake.calls
+    assert all(r.link is None for r in rows(case, m.MESSAGES))
+
+
 # -- media limits and protected content -------------------------------------------------------
 def test_protected_content_failure_is_recorded_and_never_retried(tmp_path):
     chat = channel(noforwards=True)

@@ -280,8 +280,12 @@ class _Run:
             return {}
         roles: dict[int, str] = {}
         errors: list[str] = []
-        filters: list[tuple[str, Any]] = [("admin", types.ChannelParticipantsAdmins())]
-        filters.append(("recent", types.ChannelParticipantsRecent()))
+        filters: list[tuple[str, Any]] = [
+            ("admin", types.ChannelParticipantsAdmins()),
+            ("recent", types.ChannelParticipantsRecent()),
+        ]
+        if isinstance(self.entity, types.Chat):
+            filters = [("all", None)]  # a basic group answers with its whole member list
         for label, flt in filters:
             try:
                 for user in self._iterate("participants", self.client.iter_participants, flt):
