@@ -920,3 +920,64 @@ def test_a_collection_alone_is_triaged_like_an_export(tmp_path):
     found = {(f["message_id"], f["value"]) for f in findings(case, "pii.phone")}
     assert planted and len(planted & found) / len(planted) >= 0.9
     assert verify(case)["ok"]
+
+
+def test_cli_logs_in_once_keeps_the_session_encrypted_and_collects(tmp_path, monkeypatch):
+    """The command end to end, with Telethon's client class replaced by the offline fake."""
+    import telethon.sync
+    from telethon.crypto import AuthKey
+    from typer.testing import CliRunner
+
+    import perisai.cli  # noqa: F401 - registers the commands
+    from perisai.cli_kit import app
+    from perisai.collect.client import SESSION_FILE
+
+    chat = channel()
+    ppl = people()
+    msgs = [finish(tmsg(i, f"m{i}", media=photo(i)), [*ppl, chat]) for i in (1, 2)]
+    made: list[Any] = []
+
+    class FakeTelegramClient(FakeClient):
+        def __init__(self, session, api_id, api_hash, receive_updates, flood_sleep_threshold):
+            assert (api_id, api_hash) == (12345, "abcdef")
+            assert receive_updates is False and flood_sleep_threshold == 0
+            super().__init__(chat, msgs, ppl)
+            self.session = session
+            self.prompts: list[str] = []
+            made.append(self)
+
+        def start(self, phone, code_callback, password):
+            if self.session.auth_key is None:  # first use: log in on the terminal
+                self.prompts += [phone(), code_callback()]
+                self.session.set_dc(2, "127.0.0.1", 443)
+                self.session.auth_key = AuthKey(bytes(range(256)))
+
+        def disconnect(self):
+            pass
+
+    monkeypatch.setattr(telethon.sync, "TelegramClient", FakeTelegramClient)
+    monkeypatch.setenv("PERISAI_TG_API_ID", "12345")
+    monkeypatch.setenv("PERISAI_TG_API_HASH", "abcdef")
+    case_dir = tmp_path / "case"
+    runner = CliRunner()
+    first = runner.invoke(
+        app, ["collect", str(case_dir), "--chat", "@gengtest", "--json"], input="+60123\n11111\n"
+    )
+    assert first.exit_code == 0, first.output
+    assert made[0].prompts == ["+60123", "11111"]
+    doc = json.loads(first.stdout.strip().splitlines()[-1])
+    assert doc["messages_new"] == 2 and doc["download_downloaded"] == 2
+    assert doc["shape"] == "collection"
+
+    blob = (case_dir / SESSION_FILE).read_bytes()
+    saved = made[0].session.save()
+    assert saved and saved.encode() not in blob
+    assert (case_dir / SESSION_FILE).stat().st_mode & 0o077 == 0
+    case = Case.open(case_dir, create=False)
+    assert decrypt_session(case.keys.purpose("telegram-session"), blob) == saved
+
+    msgs.append(finish(tmsg(3, "m3"), [*ppl, chat]))
+    second = runner.invoke(app, ["collect", str(case_dir), "--chat", "@gengtest"])
+    assert second.exit_code == 0, second.output
+    assert made[1].prompts == []  # the stored session was used: no second login
+    assert "1 new" in second.stdout and "last id 3" in second.stdout
