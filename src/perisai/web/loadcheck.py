@@ -5,8 +5,9 @@
 
 Creates a throw-away database and a synthetic case in it, starts `perisai serve`'s app with
 uvicorn on 127.0.0.1, logs in N investigator accounts and has each one work the queue (queue
-page, a cluster page, its blurred preview, now and then a reveal and its image) for the given
-time. Prints one JSON line: requests, errors, p50/p95/max page time in ms. Drops the database.
+page, a cluster page, its blurred preview or a video's keyframe strip, now and then a reveal
+and its image) for the given time. Prints one JSON line: requests, errors, p50/p95/max page
+time in ms. Drops the database.
 """
 
 from __future__ import annotations
@@ -50,7 +51,12 @@ def _drop(handle: Any) -> None:
 
 
 def _reviewer(
-    base: str, name: str, start: Any, clock: dict[str, float], out: list[Any], shas: list[str]
+    base: str,
+    name: str,
+    start: Any,
+    clock: dict[str, float],
+    out: list[Any],
+    shas: list[tuple[str, str]],
 ) -> None:
     import httpx
 
@@ -79,11 +85,11 @@ def _reviewer(
         start.wait()  # everybody logged in (Argon2 is slow on purpose): the clock starts now
         until = clock["until"]
         while time.monotonic() < until:
-            sha = rng.choice(shas)
+            sha, image = rng.choice(shas)
             steps: list[tuple[str, str]] = [
                 ("GET", "/review"),
                 ("GET", f"/review/{sha}"),
-                ("GET", f"/media/{sha}/preview.jpg"),
+                ("GET", f"/media/{sha}/{image}"),
             ]
             if rng.random() < 0.1:
                 steps.append(("POST", f"/review/{sha}/reveal"))
@@ -92,7 +98,7 @@ def _reviewer(
                 try:
                     r = c.get(url) if method == "GET" else c.post(url, data={"csrf": csrf})
                     ok = r.status_code < 500 and not (
-                        method == "GET" and r.status_code >= 400 and "preview" not in url
+                        method == "GET" and r.status_code >= 400 and "/media/" not in url
                     )
                 except Exception:  # noqa: BLE001 - counted as an error
                     ok = False
@@ -112,14 +118,18 @@ def run(reviewers: int, seconds: float, pg: str) -> dict[str, Any]:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
-            synth(root / "export", messages=2000, photos=60, seed=11)
+            synth(root / "export", messages=2000, photos=60, videos=6, seed=11)
             case = Case.open(root / "case", db=url)
             ingest(case, root / "export")
             triage(case, workers=1, only="hash,group,match,preview,text,dox")
             for i in range(reviewers):
                 add_user(case, f"rev{i:02d}", "investigator", PASSWORD, who="loadcheck")
             set_budget(case, reveals=10_000, minutes=10_000, who="loadcheck")
-            shas = [c["sha256"] for c in clusters(case) if c["has_preview"]]
+            shas = [
+                (c["sha256"], "preview.jpg" if c["has_preview"] else "keyframes.jpg")
+                for c in clusters(case)
+                if c["has_preview"] or c["keyframes"]
+            ]
             case.close()
             with socket.socket() as s:
                 s.bind(("127.0.0.1", 0))
