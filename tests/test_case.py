@@ -55,3 +55,21 @@ def test_stats_json_shape(tmp_path):
     assert {"chats", "messages", "service_messages", "actors", "media", "findings"} <= set(data)
     assert {"files", "unique", "missing", "placeholders", "quarantined"} <= set(data["media"])
     assert (data["messages"], data["service_messages"]) == (2, 1)
+
+
+def test_custody_head_follows_each_transactions_own_event(tmp_path):
+    """A second transaction that logs nothing (a review-UI page read in another thread) does
+    not make the first one forget to move custody.head."""
+    from sqlalchemy import text
+
+    from perisai.case import Case
+    from perisai.verify import verify
+
+    case = Case.open(tmp_path / "case")
+    with case.begin() as writer:
+        event = case.log(writer, "test.event", {"n": 1})
+        with case.begin() as reader:
+            reader.execute(text("select 1"))
+    head = (tmp_path / "case" / "custody.head").read_text()
+    assert f'"seq":{event["seq"]}' in head
+    assert verify(case)["ok"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ from .errors import BadInput, PerisaiError
 from .store.db import make_engine, migrate, sqlite_url
 from .vault import Vault
 
+_PENDING_HEAD = "perisai.pending_custody_head"
+
 CASE_FILE = "case.json"
 FORMAT = "perisai-case"
 
@@ -37,7 +40,7 @@ class Case:
         self.engine: Engine = make_engine(db_url)
         self.vault = Vault(root / "vault", self.keys.purpose("vault"))
         self.head_path = root / "custody.head"
-        self._pending_head: dict[str, Any] | None = None
+        self._head_lock = threading.Lock()
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -128,13 +131,20 @@ class Case:
     # -- transactions and custody ---------------------------------------------------------
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """One transaction; custody.head moves only after the commit succeeded."""
-        self._pending_head = None
+        """One transaction; custody.head moves only after the commit succeeded.
+
+        The newest event of a transaction is kept on its connection, not on the case, so
+        threads (the review UI) each move the head for their own transaction; the head only
+        ever moves forward."""
         with self.engine.begin() as conn:
+            conn.info.pop(_PENDING_HEAD, None)
             yield conn
-        if self._pending_head is not None:
-            custody.write_head(self.head_path, self._pending_head)
-            self._pending_head = None
+            pending = conn.info.pop(_PENDING_HEAD, None)
+        if pending is not None:
+            with self._head_lock:
+                current = custody.read_head(self.head_path)
+                if current is None or int(current["seq"]) < int(pending["seq"]):
+                    custody.write_head(self.head_path, pending)
 
     def log(
         self, conn: Connection, action: str, body: dict[str, Any], who: str | None = None
@@ -142,7 +152,7 @@ class Case:
         event = custody.append(
             conn, self.keys.purpose("custody"), settings.investigator(who), action, body
         )
-        self._pending_head = event
+        conn.info[_PENDING_HEAD] = event
         return event
 
     def close(self) -> None:
