@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import random
 
@@ -112,3 +113,64 @@ def test_rgb_input_and_dihedral_region_hashes() -> None:
     assert props and props[0].kind == "trim"
     hashes = rg.region_hashes(rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114]), True)
     assert all(len(r.pdq) == 8 and len(r.pdq[0]) == 64 for r in hashes)
+
+
+def test_case_finds_her_photo_in_a_screenshot_a_crop_and_an_edit(tmp_path) -> None:
+    """End to end: regions stage, victim-hash with local features, victim_match methods."""
+    import json
+
+    from perisai.case import Case
+    from perisai.findings import findings
+    from perisai.ingest.telegram_export import ingest
+    from perisai.media.victim_hash import victim_hash
+    from perisai.pipeline import triage
+    from perisai.victims import add_victim, read_hashes_file
+
+    from helpers import msg, write_export
+
+    rng = random.Random(31)
+    hers = make_original(rng)
+    other = make_original(random.Random(77))
+    her_dir = tmp_path / "her"
+    her_dir.mkdir()
+    hers.save(her_dir / "IMG_1.jpg", quality=92)
+    w, h = hers.size
+    shot, _, _ = derive(hers, "screenshot", rng, "x", "@someone", "09:41")
+    edited = hers.copy()
+    edited.paste(other.resize((w // 2, h)), (w // 2, 0))
+    posted = {
+        "shot.jpg": shot,
+        "crop.jpg": hers.crop((int(0.25 * w), int(0.1 * h), w, int(0.8 * h))),
+        "edit.jpg": edited,
+        "other.jpg": other,
+    }
+    export = tmp_path / "export"
+    (export / "photos").mkdir(parents=True)
+    for name, img in posted.items():
+        img.convert("RGB").save(export / "photos" / name, quality=80)
+    write_export(export, [msg(i, photo=f"photos/{n}") for i, n in enumerate(posted, 1)])
+    case = Case.open(tmp_path / "case")
+    ingest(case, export)
+    triage(case, workers=1, only="hash,regions")
+
+    doc = victim_hash([her_dir], local=True)
+    item = doc["items"][0]
+    assert item["regions"] == [] or all(len(x) == 64 for x in item["regions"])
+    assert 0 < len(item["orb"]) < 16_000  # 300 keypoints at most: about 14 KB
+    hashes = tmp_path / "hashes.json"
+    hashes.write_text(json.dumps(doc))
+    rows, _ = read_hashes_file(hashes)
+    assert sum(r["algorithm"] == "orb" for r in rows) > 100
+    add_victim(case, "v", hashes_file=hashes)
+
+    got = {}
+    by_sha = {hashlib.sha256((export / "photos" / n).read_bytes()).hexdigest(): n for n in posted}
+    for f in findings(case, "media.victim_match"):
+        got[by_sha[f["media_sha256"]]] = f["detail"]
+    assert "other.jpg" not in got  # an unrelated picture is never hers
+    assert got["shot.jpg"]["method"] in ("pdq_region", "features")
+    assert got["crop.jpg"]["method"] == "features" and got["crop.jpg"]["inliers"] >= 20
+    x0, y0, x1, y1 = got["edit.jpg"]["source_region"]
+    assert got["edit.jpg"]["method"] == "features" and x1 <= w // 2 + 16  # her left half
+    for d in got.values():
+        assert len(d["region"]) == 4

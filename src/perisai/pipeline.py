@@ -24,6 +24,7 @@ from .stages.matching import MatchStage
 from .stages.nudity import NudityStage
 from .stages.ocr import OcrStage
 from .stages.previews import PreviewStage
+from .stages.regions import RegionStage
 from .stages.text import TextStage
 from .stages.victim_match import VictimMatchStage
 
@@ -34,6 +35,7 @@ def all_stages(case: Case, seal_to: Any = None) -> list[Stage]:
     """In data-flow order: hashes before matching, matching before anything shows pixels."""
     return [
         HashStage(case.vault.root, case.keys.purpose("vault")),
+        RegionStage(case.vault.root, case.keys.purpose("vault")),
         GroupStage(),
         MatchStage(case, seal_to),
         VictimMatchStage(),

@@ -150,6 +150,46 @@ def _quality(value: Any, where: str) -> int | None:
     return value
 
 
+MAX_REGION_HASHES = 8 * 16  # per picture: a few regions, 8 dihedral variants each
+
+
+def _local_rows(item: dict[str, Any], base: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    """Rows for an image item's optional ``regions`` and ``orb`` (docs/regions.md).
+
+    ``pdq_region``: one row per region hash (variant = position in the list). ``orb``: one row
+    per keypoint, the 32-byte descriptor as 64 hex characters, variant = y * 65536 + x; one
+    ``orb_size`` row holds the picture's width and height as ``WxH``."""
+    from .media.features import unpack
+
+    rows: list[dict[str, Any]] = []
+    regions = item.get("regions")
+    if regions is not None:
+        if not isinstance(regions, list) or len(regions) > MAX_REGION_HASHES:
+            raise BadInput(f"{where}: regions must be a list of at most {MAX_REGION_HASHES} hashes")
+        for j, v in enumerate(regions):
+            value = _hex(v, 64, f"{where}: regions[{j}]")
+            rows.append({**base, "algorithm": "pdq_region", "value": value, "variant": j})
+            rows[-1]["quality"] = None
+    orb = item.get("orb")
+    if orb is not None:
+        if not isinstance(orb, str) or len(orb) > 200_000:
+            raise BadInput(f"{where}: orb must be a base64 string")
+        try:
+            feats = unpack(orb)
+        except ValueError as exc:
+            raise BadInput(f"{where}: {exc}") from None
+        rows.append(
+            {**base, "algorithm": "orb_size", "value": f"{feats.width}x{feats.height}"}
+            | {"variant": len(feats), "quality": None}
+        )
+        for (x, y), des in zip(feats.points.astype(int), feats.descriptors, strict=True):
+            rows.append(
+                {**base, "algorithm": "orb", "value": des.tobytes().hex()}
+                | {"variant": int(y) * 65536 + int(x), "quality": None}
+            )
+    return rows
+
+
 def read_hashes_file(path: Path | str) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Validate a `victim-hash` document; (rows for victim_hashes without victim_id, counts).
 
@@ -210,6 +250,7 @@ def read_hashes_file(path: Path | str) -> tuple[list[dict[str, Any]], dict[str, 
                 rows.append(
                     {**base, "algorithm": "pdq", "value": value, "variant": j, "quality": quality}
                 )
+            rows.extend(_local_rows(item, base, where))
             counts["images"] += 1
         else:
             frames = item.get("vpdq")

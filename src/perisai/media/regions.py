@@ -36,6 +36,7 @@ from perisai.media import pdq
 
 ANALYSIS_SIDE = 384  # long side of the shrunk copy the proposals are computed on
 MAX_REGIONS = 12
+MIN_QUALITY = 50  # region hashes below this PDQ quality are too weak to match on
 MIN_SIDE = 64  # pixels, in the caller's coordinates
 MIN_AREA = 0.04  # of the image area
 NEAR_WHOLE = 0.985  # a proposal covering more than this share of both sides is the whole image

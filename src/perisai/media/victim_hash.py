@@ -14,12 +14,14 @@ from typing import Any
 
 import filetype
 
-from perisai.media.decode import Rejected
+from perisai.media import features, regions
+from perisai.media.decode import Rejected, decode_luma
 from perisai.media.image import hash_image
 from perisai.media.video import hash_video
 
 FORMAT = "perisai-victim-hashes"
 VERSION = 1
+ORB_KEYPOINTS = 300  # her keypoints kept per picture: about 14 KB of base64 each
 _VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".3gp", ".mpg", ".mpeg"}
 
 
@@ -47,8 +49,12 @@ def _kind(path: Path) -> str:
     return "video" if guess.mime.startswith("video/") else "image"
 
 
-def hash_item(path: Path) -> dict[str, Any]:
-    """One item of the document; never raises for a bad file."""
+def hash_item(path: Path, local: bool = False) -> dict[str, Any]:
+    """One item of the document; never raises for a bad file.
+
+    ``local=True`` adds, for images, ``regions`` (region PDQ hashes) and ``orb`` (base64 of up
+    to ORB_KEYPOINTS keypoints: x, y and 32-byte descriptors; docs/regions.md): they find crops,
+    screenshots, collages and edited copies, at about 15 KB more per picture."""
     item: dict[str, Any] = {"name": path.name}
     try:
         kind = _kind(path)
@@ -67,6 +73,8 @@ def hash_item(path: Path) -> dict[str, Any]:
                 pdq_quality=img.quality,
                 pdq_dihedral=list(img.dihedral),
             )
+            if local:
+                item.update(_local(path))
     except Rejected as exc:
         item["error"] = exc.reason
     except Exception as exc:  # never crash on her files; the type alone names no path
@@ -74,10 +82,29 @@ def hash_item(path: Path) -> dict[str, Any]:
     return item
 
 
-def victim_hash(paths: list[Path]) -> dict[str, Any]:
-    """The ``victim-hash`` document (docs/interfaces.md) for files and folders."""
+def _local(path: Path) -> dict[str, Any]:
+    """Region hashes (8 dihedral variants each, PDQ quality >= 50 only) and ORB keypoints.
+
+    Her picture may itself carry a border, a bar or a flat sky that a repost trims differently;
+    the keypoints let a crop, a screenshot, a collage cell or an edited copy be verified.
+    """
+    plane = decode_luma(path, allow_draft=False).plane
+    hashes = [
+        h
+        for r in regions.region_hashes(plane, dihedral=True)
+        if r.quality >= regions.MIN_QUALITY
+        for h in r.pdq
+    ]
+    feats = features.extract(plane)
+    return {"regions": hashes, "orb": features.pack(feats, limit=ORB_KEYPOINTS)}
+
+
+def victim_hash(paths: list[Path], local: bool = False) -> dict[str, Any]:
+    """The ``victim-hash`` document (docs/interfaces.md) for files and folders.
+
+    ``local=True``: image items also carry ``regions`` and ``orb`` (see :func:`hash_item`)."""
     return {
         "format": FORMAT,
         "version": VERSION,
-        "items": [hash_item(p) for p in _files(paths)],
+        "items": [hash_item(p, local) for p in _files(paths)],
     }

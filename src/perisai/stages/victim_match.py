@@ -10,15 +10,26 @@ message (its newest version) that carries the file.
 vPDQ: a video matches one of her videos when at least half of the frames of either side
 (quality >= 50; dark and featureless frames are left out, they collide) lie within 31 bits of
 a frame of the other. Images and videos are compared within their kind.
+
+Parts of her photo (docs/regions.md): after those, the region PDQ hashes the regions stage
+stored for each image (the photo inside a screenshot, a border, a caption bar, a collage cell)
+against her whole and region hashes (``pdq_region``), then the image's ORB keypoints against
+hers, verified by a RANSAC homography (``features``: crops, collages, edited copies). Every
+finding says ``detail.method`` (``exact``, ``pdq``, ``vpdq``, ``pdq_region``, ``features``);
+the last two add ``detail.region`` (x0, y0, x1, y1 in the posted image) and, for features,
+``detail.source_region`` (which area of her photo matched) and ``detail.inliers``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, func, insert, select
 
+from ..media import features as ft
 from ..media.index import PDQIndex
+from ..media.regions import MIN_QUALITY
 from ..stats import _latest
 from ..store import models as m
 from .base import RecomputeStage, delete_findings
@@ -30,6 +41,7 @@ THRESHOLD = 31
 VIDEO_SHARE = 0.5  # share of frames (either side) that must match for a video match
 KIND = "media.victim_match"
 _EXACT_RANK = {"sha256": 0, "md5": 1}
+_RANK = {"pdq": 2, "vpdq": 3, "pdq_region": 4, "features": 5}
 
 
 class VictimMatchStage(RecomputeStage):
@@ -50,6 +62,14 @@ class VictimMatchStage(RecomputeStage):
             span(MA, MA.c.id),
             span(OCC, OCC.c.id),
             span(MSG, MSG.c.id),
+            # The regions stage writes into media_analysis rows that already exist.
+            tuple(
+                conn.execute(
+                    select(m.STAGE_STATE.c.version, m.STAGE_STATE.c.watermark).where(
+                        m.STAGE_STATE.c.stage == "regions"
+                    )
+                ).all()
+            ),
         ]
 
     def store(self, conn: Connection, results: Any) -> dict[str, int]:
@@ -70,9 +90,12 @@ class VictimMatchStage(RecomputeStage):
                 .order_by(MF.c.id, VH.c.id)
             ):
                 info = {"algorithm": algorithm, "distance": 0, "variant": None, "item": item}
+                info["method"] = "exact"
                 offer(victim, media_id, sha, (_EXACT_RANK[algorithm], 0, item), info)
-        for victim, media_id, sha, distance, info in self._pdq(conn) + self._vpdq(conn):
-            rank = (2 if info["algorithm"] == "pdq" else 3, distance, info["item"])
+        found = self._pdq(conn) + self._vpdq(conn) + self._pdq_region(conn) + self._features(conn)
+        for victim, media_id, sha, distance, info in found:
+            info.setdefault("method", info["algorithm"])
+            rank = (_RANK[info["algorithm"]], distance, info["item"])
             offer(victim, media_id, sha, rank, info)
 
         postings = self._postings(conn, sorted({media for _, media in best}))
@@ -80,8 +103,11 @@ class VictimMatchStage(RecomputeStage):
         files: dict[str, int] = {}
         for (victim, media_id), (_, sha, info) in sorted(best.items()):
             detail = {"victim_id": victim, "alias": aliases.get(victim), **info}
-            distance = int(info["distance"])
-            score = 1.0 if distance == 0 else round(1 - distance / 64, 3)
+            if info["algorithm"] == "features":  # no distance: more inliers, more certain
+                score = round(min(0.95, 0.5 + info["inliers"] / 200), 3)
+            else:
+                distance = int(info["distance"])
+                score = 1.0 if distance == 0 else round(1 - distance / 64, 3)
             for message_pk, chat_id in postings.get(media_id, ()):
                 rows.append(
                     {
@@ -214,6 +240,112 @@ class VictimMatchStage(RecomputeStage):
                     by_victim[key[0]] = (rank, info)
             for victim, (_, info) in by_victim.items():
                 out.append((victim, media_id, sha, info["distance"], info))
+        return out
+
+    def _images_with(self, conn: Connection, key: str) -> list[tuple[Any, ...]]:
+        """(media id, sha256, detail) of hashed images whose detail has ``key``."""
+        rows = conn.execute(
+            select(MA.c.media_id, MF.c.sha256, MA.c.detail)
+            .join(MF, MF.c.id == MA.c.media_id)
+            .where(MA.c.status == "hashed", MA.c.kind == "image")
+            .order_by(MA.c.media_id)
+        )
+        return [tuple(r) for r in rows if r.detail and r.detail.get(key)]
+
+    def _pdq_region(self, conn: Connection) -> list[tuple[Any, ...]]:
+        """The regions of each image against her whole and region hashes."""
+        entries = conn.execute(
+            select(VH.c.victim_id, VH.c.item, VH.c.value, VH.c.variant, VH.c.algorithm)
+            .where(
+                VH.c.algorithm.in_(("pdq", "pdq_region")),
+                func.coalesce(VH.c.quality, 100) >= LOW_QUALITY,
+            )
+            .order_by(VH.c.id)
+        ).all()
+        if not entries:
+            return []
+        index = PDQIndex([e.value for e in entries], threshold=THRESHOLD)
+        out: list[tuple[Any, ...]] = []
+        for media_id, sha, detail in self._images_with(conn, "regions"):
+            regions = [
+                r
+                for r in detail["regions"]
+                if isinstance(r, dict) and (r.get("quality") or 0) >= MIN_QUALITY
+            ]
+            if not regions:
+                continue
+            nearest: dict[int, tuple[int, Any, dict[str, Any]]] = {}
+            for region, hits in zip(regions, index.query([r["pdq"] for r in regions]), strict=True):
+                for position, distance in hits:
+                    e = entries[position]
+                    if e.victim_id not in nearest or distance < nearest[e.victim_id][0]:
+                        nearest[e.victim_id] = (int(distance), e, region)
+            for victim, (distance, e, region) in nearest.items():
+                info = {
+                    "algorithm": "pdq_region",
+                    "distance": distance,
+                    "variant": e.variant,
+                    "item": e.item,
+                    "region": list(region["box"]),
+                    "region_kind": region.get("kind"),
+                }
+                out.append((victim, media_id, sha, distance, info))
+        return out
+
+    def _features(self, conn: Connection) -> list[tuple[Any, ...]]:
+        """Each image's ORB keypoints against hers, verified by a RANSAC homography."""
+        rows = conn.execute(
+            select(VH.c.victim_id, VH.c.item, VH.c.algorithm, VH.c.value, VH.c.variant)
+            .where(VH.c.algorithm.in_(("orb", "orb_size")))
+            .order_by(VH.c.id)
+        ).all()
+        if not rows:
+            return []
+        sizes: dict[tuple[int, int], tuple[int, int]] = {}
+        points: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        descs: dict[tuple[int, int], list[bytes]] = {}
+        for r in rows:
+            key = (r.victim_id, r.item)
+            if r.algorithm == "orb_size":
+                w, _, h = r.value.partition("x")
+                sizes[key] = (int(w), int(h))
+            else:
+                points.setdefault(key, []).append((r.variant % 65536, r.variant // 65536))
+                descs.setdefault(key, []).append(bytes.fromhex(r.value))
+        keys = sorted(k for k in points if k in sizes)
+        sources = [
+            ft.Features(
+                sizes[k][0],
+                sizes[k][1],
+                np.array(points[k], dtype=np.float32),
+                np.frombuffer(b"".join(descs[k]), dtype=np.uint8).reshape(-1, 32),
+            )
+            for k in keys
+        ]
+        index = ft.FeatureIndex(sources)
+        out: list[tuple[Any, ...]] = []
+        for media_id, sha, detail in self._images_with(conn, "orb"):
+            try:
+                query = ft.unpack(detail["orb"])
+            except (ValueError, TypeError):
+                continue
+            best: dict[int, tuple[int, ft.Match]] = {}
+            for position, match in index.query(query, top=5):
+                victim = keys[position][0]
+                if victim not in best or match.inliers > best[victim][1].inliers:
+                    best[victim] = (keys[position][1], match)
+            for victim, (item, match) in best.items():
+                info = {
+                    "algorithm": "features",
+                    "distance": None,
+                    "variant": None,
+                    "item": item,
+                    "inliers": match.inliers,
+                    "region": list(match.region),
+                    "source_region": list(match.source_region),
+                    "source_share": match.source_share,
+                }
+                out.append((victim, media_id, sha, -match.inliers, info))
         return out
 
     def reset(self, conn: Connection) -> None:
