@@ -174,3 +174,38 @@ def test_case_finds_her_photo_in_a_screenshot_a_crop_and_an_edit(tmp_path) -> No
     assert got["edit.jpg"]["method"] == "features" and x1 <= w // 2 + 16  # her left half
     for d in got.values():
         assert len(d["region"]) == 4
+
+
+def test_hash_list_matches_a_bordered_and_a_captioned_copy_by_region(tmp_path) -> None:
+    from perisai.case import Case
+    from perisai.findings import findings
+    from perisai.hashlists import import_list
+    from perisai.ingest.telegram_export import ingest
+    from perisai.pipeline import triage
+
+    from helpers import msg, write_export
+
+    rng = random.Random(41)
+    original = make_original(rng)
+    buf = io.BytesIO()
+    original.save(buf, "JPEG", quality=92)
+    listed = hash_image(buf.getvalue()).pdq
+    bordered, _, _ = derive(original, "border", rng, "x", "@someone", "09:41")
+    captioned, _, _ = derive(original, "caption", rng, "siapa ni", "@someone", "09:41")
+    posted = {"b.jpg": bordered, "c.jpg": captioned, "u.jpg": make_original(random.Random(5))}
+    export = tmp_path / "export"
+    (export / "photos").mkdir(parents=True)
+    for name, img in posted.items():
+        img.convert("RGB").save(export / "photos" / name, quality=80)
+    write_export(export, [msg(i, photo=f"photos/{n}") for i, n in enumerate(posted, 1)])
+    case = Case.open(tmp_path / "case")
+    ingest(case, export)
+    (tmp_path / "list.txt").write_text(f"pdq {listed}\n")
+    import_list(case, tmp_path / "list.txt", "ncii-hotline", "ncii")
+    triage(case, workers=1, only="hash,regions,match")
+    by_sha = {hashlib.sha256((export / "photos" / n).read_bytes()).hexdigest(): n for n in posted}
+    got = {by_sha[f["media_sha256"]]: f["detail"] for f in findings(case, "media.match")}
+    assert set(got) == {"b.jpg", "c.jpg"}
+    for d in got.values():
+        assert d["method"] == "pdq_region" and d["algorithm"] == "pdq" and d["distance"] <= 31
+        assert len(d["region"]) == 4

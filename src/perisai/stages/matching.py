@@ -3,7 +3,9 @@
 Matching is cheap next to hashing, so the stage simply redoes all matching whenever the hashes
 or the lists changed (a signature of both is its watermark). Exact algorithms match in SQL;
 PDQ matches by Hamming distance over all 8 dihedral variants of each image and every sampled
-frame of each video, against each list's threshold.
+frame of each video, against each list's threshold; where the whole image did not match, the
+region hashes of the regions stage are tried too (``detail.method`` ``pdq_region`` with
+``detail.region``; otherwise ``pdq`` or ``vpdq``).
 
 Report, don't retain: a file that matches a `csam` list loses its bytes from the vault at once
 (a custody event says which, why and by which list); its hashes and message references stay.
@@ -40,6 +42,14 @@ class MatchStage(RecomputeStage):
             tuple(conn.execute(select(func.max(LH.c.id), func.count()).select_from(LH)).one()),
             tuple(conn.execute(select(func.max(MA.c.id), func.count()).select_from(MA)).one()),
             tuple(conn.execute(select(func.max(HL.c.id))).one()),
+            # The regions stage adds region hashes to media_analysis rows that already exist.
+            tuple(
+                conn.execute(
+                    select(m.STAGE_STATE.c.version, m.STAGE_STATE.c.watermark).where(
+                        m.STAGE_STATE.c.stage == "regions"
+                    )
+                ).all()
+            ),
         ]
 
     def store(self, conn: Connection, results: Any) -> dict[str, int]:
@@ -116,12 +126,12 @@ class MatchStage(RecomputeStage):
         out: list[tuple[Any, ...]] = []
         analysed = conn.execute(
             select(MA.c.media_id, MF.c.sha256, MA.c.kind, MA.c.pdq, MA.c.pdq_quality)
-            .add_columns(MA.c.dihedral, MA.c.frames)
+            .add_columns(MA.c.dihedral, MA.c.frames, MA.c.detail)
             .join(MF, MF.c.id == MA.c.media_id)
             .where(MA.c.status == "hashed")
             .order_by(MA.c.media_id)
         )
-        for media_id, sha, kind, pdq, quality, dihedral, frames in analysed:
+        for media_id, sha, kind, pdq, quality, dihedral, frames, detail in analysed:
             queries = list(dihedral or [pdq]) if kind == "image" else [f["pdq"] for f in frames]
             per_query = index.query(queries)
             best: dict[int, int] = {}
@@ -129,13 +139,36 @@ class MatchStage(RecomputeStage):
                 for position, distance in hits:
                     if distance <= thresholds[position] and distance < best.get(position, 999):
                         best[position] = distance
+            # Region hashes (regions stage, docs/regions.md): the photo inside a screenshot,
+            # a border, a caption bar or a collage cell; used only where the whole missed.
+            regions = [
+                r
+                for r in ((detail or {}).get("regions") or [] if kind == "image" else [])
+                if isinstance(r, dict) and (r.get("quality") or 0) >= LOW_QUALITY
+            ]
+            region_of: dict[int, list[int]] = {}
+            if regions:
+                for region, hits in zip(
+                    regions, index.query([r["pdq"] for r in regions]), strict=True
+                ):
+                    for position, distance in hits:
+                        if (
+                            distance <= thresholds[position]
+                            and position not in best
+                            and distance < region_of.get(position, [999])[0]
+                        ):
+                            region_of[position] = [distance, *region["box"]]
+            for position, found in region_of.items():
+                best[position] = found[0]
             by_list: dict[int, int] = {}
             for position, distance in best.items():
                 list_id = entries[position].list_id
                 if list_id not in by_list or distance < best[by_list[list_id]]:
                     by_list[list_id] = position
             for list_id, position in sorted(by_list.items()):
-                note: dict[str, Any] = {}
+                note: dict[str, Any] = {"method": "vpdq" if kind == "video" else "pdq"}
+                if position in region_of:
+                    note.update(method="pdq_region", region=region_of[position][1:])
                 entry = entries[position]
                 if (quality or 0) < LOW_QUALITY or (entry.quality or 100) < LOW_QUALITY:
                     note["low_quality"] = True  # flagged for a person, not trusted on its own
