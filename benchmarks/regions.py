@@ -288,6 +288,12 @@ def main() -> None:
         print(
             f"ms per query, match {m:8}: {1000 * cost[m] / n:6.2f} (against {len(sources)} sources)"
         )
+    per_image = sum(np.mean([q.ms[k] for q in prep]) for k in ("pdq", "regions", "orb"))
+    per_image += 1000 * (cost["region"] + cost["features"]) / n
+    print(
+        f"per case of 100,000 photos, one core: {per_image * 100_000 / 3.6e6:.1f} h "
+        f"({per_image:.0f} ms per photo: whole PDQ, regions, ORB, region and feature matching)"
+    )
     kp = [len(s.features) for s in sources]
     packed = [len(ft.pack(s.features)) for s in sources]
     print(
