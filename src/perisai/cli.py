@@ -66,13 +66,26 @@ def ingest(
     db: Db = None,
     investigator: Who = None,
 ) -> None:
-    """Preserve a Telegram Desktop JSON export in the case (one transaction)."""
+    """Preserve a Telegram Desktop JSON export in the case (one transaction). A folder of many
+    exports (subfolders with a result.json, or several result*.json) ingests each, one
+    transaction per export; a bad one is named and the others still land (exit 2 at the end)."""
+    from .executors.exports import find_exports, ingest_folder
+
     try:
-        result = _ingest(
-            _open(case, key_file, db, who=investigator), export, timezone, investigator
-        )
+        c = _open(case, key_file, db, who=investigator)
+        found = find_exports(export) if export.is_dir() else []
+        if found and (len(found) > 1 or not (export / "result.json").is_file()):
+            many = ingest_folder(
+                c, export, each=lambda path: _ingest(c, path, timezone, investigator)
+            )
+        else:
+            result = _ingest(c, export, timezone, investigator)
+            many = None
     except PerisaiError as exc:
         fail(exc)
+    if many is not None:
+        _emit_many(many, as_json)
+        return
     if result["unchanged"]:
         human = f"{export}: nothing new (already in the case); the case is unchanged"
     else:
@@ -84,6 +97,30 @@ def ingest(
             f"{result['media_refused']} refused"
         )
     emit(result, as_json, human)
+
+
+def _emit_many(many: dict[str, Any], as_json: bool) -> None:
+    lines = [
+        f"{row['export']}: "
+        + (
+            f"{row['messages_new']} new messages, media {row['media_present']} stored"
+            if row["ok"] and not row["unchanged"]
+            else "nothing new"
+            if row["ok"]
+            else "FAILED"
+        )
+        for row in many["exports"]
+    ]
+    lines.append(f"{many['ingested']} of {len(many['exports'])} exports ingested")
+    emit(many, as_json, "\n".join(lines))
+    for row in many["exports"]:
+        if not row["ok"]:
+            typer.echo(f"error: {row['export']}: {row['error']}", err=True)
+    if many["failed"]:
+        typer.echo(
+            f"error: {len(many['failed'])} exports failed: {', '.join(many['failed'])}", err=True
+        )
+        raise typer.Exit(2)
 
 
 def _ingest(c: Any, export: Path, timezone: str | None, who: str | None) -> dict[str, Any]:
@@ -144,6 +181,7 @@ def verify(case: CaseArg, as_json: JsonOut = False, key_file: KeyFile = None, db
 
 
 Workers = Annotated[int | None, typer.Option(settings.WORKERS.option, help=settings.WORKERS.help)]
+DaskOpt = Annotated[str | None, typer.Option(settings.DASK.option, help=settings.DASK.help)]
 
 
 @app.command()
@@ -165,11 +203,12 @@ def triage(
     key_file: KeyFile = None,
     db: Db = None,
     investigator: Who = None,
+    dask: DaskOpt = None,
 ) -> None:
     """Run every stage that has pending work (resumes after an interruption)."""
     try:
         c = _open(case, key_file, db, create=False, who=investigator)
-        result = _triage(c, workers, only, investigator, seal_to)
+        result = _triage(c, workers, only, investigator, seal_to, dask)
     except PerisaiError as exc:
         fail(exc)
     lines = [
@@ -181,7 +220,12 @@ def triage(
 
 
 def _triage(
-    c: Any, workers: int | None, only: str | None, who: str | None, seal_to: Path | None = None
+    c: Any,
+    workers: int | None,
+    only: str | None,
+    who: str | None,
+    seal_to: Path | None = None,
+    dask: str | None = None,
 ) -> dict:
     from .pipeline import triage as run_triage
     from .progress import bar
@@ -189,7 +233,7 @@ def _triage(
     with bar("Triage") as progress:
         callback = (lambda stage, done, total: progress(done, total, stage)) if progress else None
         return run_triage(
-            c, workers=workers, only=only, progress=callback, who=who, seal_to=seal_to
+            c, workers=workers, only=only, progress=callback, who=who, seal_to=seal_to, dask=dask
         )
 
 

@@ -79,16 +79,25 @@ def triage(
     progress: Progress | None = None,
     who: str | None = None,
     seal_to: str | Path | None = None,
+    dask: Any = None,
 ) -> dict[str, Any]:
     """Run every stage with pending work. `seal_to`: an X25519 public key file; files that
-    match a csam list are then sealed to it instead of only deleted."""
-    n_workers = workers_from(workers)
+    match a csam list are then sealed to it instead of only deleted. `dask`: a scheduler
+    address (or Client) to run on a Dask cluster instead (default: PERISAI_DASK)."""
+    address = dask if dask is not None and not isinstance(dask, str) else settings.DASK.value(dask)
+    n_workers = workers_from(workers) if not address else 1
     key = None
     if seal_to is not None:
         from .seal import load_public_key
 
         key = load_public_key(seal_to)
     summary: dict[str, Any] = {"stages": {}}
+    if address:
+        from .executors.dask import run_stages
+
+        stages = select_stages(case, only, key)
+        summary["stages"] = run_stages(case, stages, address, progress, who)
+        return summary
     for stage in select_stages(case, only, key):
         summary["stages"][stage.name] = _run_stage(case, stage, n_workers, progress, who)
     return summary

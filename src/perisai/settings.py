@@ -64,8 +64,24 @@ INVESTIGATOR = Setting(
     "Pseudonymous investigator id written to the custody log. Default: `investigator-` and a "
     "short hash of the login name, so the volunteer's name never reaches an exported artefact.",
 )
+DASK = Setting(
+    "dask",
+    "PERISAI_DASK",
+    "--dask",
+    "Dask scheduler address (tcp://host:8786): run triage on that cluster instead of local "
+    "processes. Needs `pip install 'perisai[scale]'` and the case folder at the same path on "
+    "every worker.",
+)
 
-SETTINGS: tuple[Setting, ...] = (PASSPHRASE, KEY_FILE, DB, WORKERS, TIMEZONE, INVESTIGATOR)
+SETTINGS: tuple[Setting, ...] = (
+    PASSPHRASE,
+    KEY_FILE,
+    DB,
+    WORKERS,
+    TIMEZONE,
+    INVESTIGATOR,
+    DASK,
+)
 
 
 def investigator(given: str | None = None) -> str:

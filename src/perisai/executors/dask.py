@@ -1,0 +1,328 @@
+"""Triage on a Dask distributed cluster: the same stage `process()` functions, elsewhere.
+
+The client (the machine that runs `perisai triage --dask ADDRESS`) reads the pending items,
+sends batches of a few hundred to the cluster with a bounded number in flight, and stores the
+results itself, strictly in key order, each batch with the stage's new watermark in one
+transaction: exactly what the local executor does, so the results are the same and a batch is
+stored once or not at all (idempotent per item, stage and version: an item at or below the
+watermark of its stage version is never sent again).
+
+Workers decrypt files from the vault themselves, so the case folder must be reachable at the
+same path on every worker (a shared filesystem); see docs/scale.md.
+
+When a worker dies, Dask re-runs its tasks elsewhere. A task that was on a dying worker more
+than the scheduler's `distributed.scheduler.allowed-failures` times fails with KilledWorker;
+the batch is then split in halves and retried, down to the single item that keeps killing
+workers, which is recorded as rejected (in the stage's own "rejected" shape where it has one)
+instead of stopping the run. Rejected items are kept in a ledger file in the case folder
+(`dask-ledger.json`) so a rerun never sends them again.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import os
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..case import Case
+from ..custody import utc_now
+from ..errors import BadInput, PerisaiError
+from ..stages.base import QueryStage, Stage, set_watermark, watermark
+
+Progress = Callable[[str, int, int], None]
+
+BATCH = 256  # items per Dask task, unless the stage's own batches are larger
+LEDGER = "dask-ledger.json"
+INSTALL = "pip install 'perisai[scale]'"
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise BadInput(f"the Dask executor needs Dask distributed: {INSTALL}") from None
+    return distributed
+
+
+class ClusterLost(PerisaiError):
+    """The scheduler went away mid-run: what was stored stays; a rerun resumes after it."""
+
+
+# --- worker side -------------------------------------------------------------------------
+
+_STAGES: dict[str, Stage] = {}  # per worker process: one stage object per run and stage
+
+
+def _process(token: str, stage: Stage, items: list[Any]) -> Any:
+    """Runs on a worker. The first task of a run keeps its stage object, so whatever a stage
+    loads lazily (models) is loaded once per worker process, not once per batch."""
+    kept = _STAGES.setdefault(token, stage)
+    return kept.process(items)
+
+
+def worker_plugin() -> Any:
+    """A WorkerPlugin that prepares each worker once: one OpenMP thread per task (Tesseract and
+    ONNX otherwise oversubscribe the cores) and a fresh stage cache."""
+    distributed = _distributed()
+
+    class PerisaiWorker(distributed.WorkerPlugin):  # type: ignore[name-defined]
+        name = "perisai"
+
+        def setup(self, worker: Any) -> None:
+            os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+            os.environ.setdefault("OMP_NUM_THREADS", "1")
+            _STAGES.clear()
+
+    return PerisaiWorker()
+
+
+# --- the ledger ----------------------------------------------------------------------------
+
+
+class Ledger:
+    """Per stage and version: batches stored, the last watermark, and items rejected because
+    they kept killing workers. The database watermark is the authority on what is stored; the
+    ledger adds what the database cannot say (which items must never be sent again)."""
+
+    def __init__(self, root: Path, stage: Stage) -> None:
+        self.path = root / LEDGER
+        self.stage = stage
+        try:
+            self.data: dict[str, Any] = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            self.data = {}
+        entry = self.data.get(stage.name)
+        if not entry or entry.get("version") != stage.version:
+            entry = {"version": stage.version, "batches": 0, "watermark": 0, "rejected": {}}
+            self.data[stage.name] = entry
+        self.entry = entry
+
+    def rejected(self, key: Any) -> str | None:
+        value = self.entry["rejected"].get(str(key))
+        return None if value is None else str(value)
+
+    def reject(self, key: Any, reason: str) -> None:
+        self.entry["rejected"][str(key)] = reason
+        self.save()
+
+    def stored(self, high: int) -> None:
+        self.entry["batches"] += 1
+        self.entry["watermark"] = high
+        self.entry["updated_utc"] = utc_now()
+        self.save()
+
+    def save(self) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True))
+        os.replace(tmp, self.path)
+
+
+def rejected_result(stage: Stage, item: Any, reason: str) -> list[Any]:
+    """The stage's own result for an item it could not process, or nothing where the stage
+    has no such shape (then the ledger and the custody event are the record)."""
+    if stage.name == "hash":
+        mime = item[2] or ""
+        kind = (
+            "video"
+            if mime.startswith(("video/", "image/gif"))
+            else "image"
+            if mime.startswith("image/")
+            else None
+        )
+        return [
+            {
+                "media_id": item[0],
+                "stage_version": stage.version,
+                "kind": kind,
+                "status": "rejected",
+                "reason": reason,
+                "detail": {},
+            }
+        ]
+    if stage.name == "regions":
+        return [{"id": item[0], "error": reason}]
+    if stage.name == "nudity":
+        return [(item[0], item[1], reason)]
+    if stage.name == "ocr":
+        return [(item[0], item[1], "failed", [])]
+    return []
+
+
+# --- client side ---------------------------------------------------------------------------
+
+
+class _Runner:
+    def __init__(self, client: Any, stage: Stage, ledger: Ledger, in_flight: int) -> None:
+        self.client, self.stage, self.ledger, self.in_flight = client, stage, ledger, in_flight
+        self.token = f"{stage.name}-{stage.version}-{uuid.uuid4().hex[:12]}"
+        self.seq = itertools.count()
+        self.rejected: list[Any] = []
+        self.distributed = _distributed()
+
+    def submit(self, items: list[Any]) -> Any:
+        key = f"perisai-{self.token}-{next(self.seq)}"
+        return self.client.submit(_process, self.token, self.stage, items, key=key, pure=False)
+
+    def plan(self, items: list[Any]) -> list[tuple[str, Any]]:
+        """A batch as segments: ("run", future) for items to send, ("rejected", item) for items
+        the ledger already rejected; results are later joined in this order."""
+        parts: list[tuple[str, Any]] = []
+        run: list[Any] = []
+        for item in items:
+            if self.ledger.rejected(item[0]) is None:
+                run.append(item)
+                continue
+            if run:
+                parts.append(("run", (run, self.submit(run))))
+                run = []
+            parts.append(("rejected", item))
+        if run:
+            parts.append(("run", (run, self.submit(run))))
+        return parts
+
+    def collect(self, parts: list[tuple[str, Any]]) -> list[Any]:
+        out: list[Any] = []
+        for kind, part in parts:
+            if kind == "rejected":
+                out += rejected_result(self.stage, part, self.ledger.rejected(part[0]) or "")
+            else:
+                items, future = part
+                out += self.result(items, future)
+        return out
+
+    def result(self, items: list[Any], future: Any) -> list[Any]:
+        try:
+            return list(future.result())
+        except self.distributed.KilledWorker:
+            future.release()
+            if len(items) == 1:
+                reason = "killed its Dask worker on every try"
+                self.ledger.reject(items[0][0], reason)
+                self.rejected.append(items[0][0])
+                return rejected_result(self.stage, items[0], reason)
+            mid = len(items) // 2
+            left, right = items[:mid], items[mid:]
+            lf, rf = self.submit(left), self.submit(right)
+            return self.result(left, lf) + self.result(right, rf)
+        except (OSError, self.distributed.comm.CommClosedError) as exc:
+            raise ClusterLost(f"lost the Dask cluster ({type(exc).__name__}): {exc}") from None
+        except Exception as exc:
+            if type(exc).__name__ in ("CancelledError", "FutureCancelledError"):
+                raise ClusterLost(
+                    "lost the Dask scheduler mid-run; what was stored is kept, run triage "
+                    "again to resume"
+                ) from None
+            raise
+
+
+def connect(address: Any) -> Any:
+    """A distributed.Client for an address (tcp://host:8786) or an existing Client/cluster."""
+    distributed = _distributed()
+    if isinstance(address, distributed.Client):
+        return address
+    try:
+        client = distributed.Client(address, timeout="15s")
+    except (OSError, TimeoutError) as exc:
+        raise BadInput(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    return client
+
+
+def run_stages(
+    case: Case,
+    stages: list[Stage],
+    address: Any,
+    progress: Progress | None = None,
+    who: str | None = None,
+    batch: int = BATCH,
+    in_flight: int | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Run `stages` in order on the cluster at `address`; returns {stage name: {"version",
+    "items", "found", "rejected"}} like the local executor (plus the rejected item keys)."""
+    from ..pipeline import _run_stage
+
+    client = connect(address)
+    own = client is not address
+    try:
+        client.register_plugin(worker_plugin())
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        limit = in_flight or workers * 2
+        out: dict[str, dict[str, Any]] = {}
+        for stage in stages:
+            if isinstance(stage, QueryStage):
+                out[stage.name] = run_stage(case, stage, client, progress, who, batch, limit)
+            else:  # whole-case work inside store(): nothing for a worker to do
+                out[stage.name] = _run_stage(case, stage, 1, progress, who)
+        return out
+    finally:
+        if own:
+            client.close()
+
+
+def run_stage(
+    case: Case,
+    stage: Stage,
+    client: Any,
+    progress: Progress | None = None,
+    who: str | None = None,
+    batch: int = BATCH,
+    in_flight: int = 4,
+) -> dict[str, Any]:
+    """One stage on the cluster; stores batches in key order with their watermark."""
+    with case.begin() as conn:
+        start = watermark(conn, stage)
+        total = stage.total(conn, start)
+    if total == 0:
+        return {"version": stage.version, "items": 0, "found": {}}
+    work = copy.copy(stage)
+    work.batch_size = max(stage.batch_size, batch)  # type: ignore[misc]
+    ledger = Ledger(case.root, stage)
+    runner = _Runner(client, stage, ledger, in_flight)
+    counts: Counter[str] = Counter()
+    done = 0
+    queue: deque[tuple[int, int, list[tuple[str, Any]]]] = deque()
+
+    def store_head() -> None:
+        nonlocal done
+        high, size, parts = queue.popleft()
+        results = runner.collect(parts)
+        with case.begin() as conn:
+            counts.update(stage.store(conn, results))
+            set_watermark(conn, stage, high)
+        ledger.stored(high)
+        done += size
+        if progress:
+            progress(stage.name, done, total)
+
+    try:
+        with case.engine.connect() as reader:
+            for high, items in work.batches(reader, start):
+                queue.append((high, len(items), runner.plan(items)))
+                while len(queue) >= in_flight:
+                    store_head()
+            while queue:
+                store_head()
+    finally:
+        for _, _, parts in queue:
+            for kind, part in parts:
+                if kind == "run":
+                    part[1].cancel()
+    if runner.rejected:
+        counts["dask.rejected"] += len(runner.rejected)
+    found = dict(counts)
+    body = {
+        "stage": stage.name,
+        "version": stage.version,
+        "items": done,
+        "found": found,
+        "executor": "dask",
+        "rejected": runner.rejected,
+    }
+    with case.begin() as conn:
+        case.log(conn, "triage", body, who)
+    return {"version": stage.version, "items": done, "found": found, "rejected": runner.rejected}
