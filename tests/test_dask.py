@@ -207,3 +207,53 @@ def test_missing_dask_names_the_extra(tmp_path, export, monkeypatch):
     with pytest.raises(BadInput, match=r"pip install 'perisai\[scale\]'"):
         triage(case, only="hash", dask="tcp://127.0.0.1:8786")
     assert all_stages(case)
+
+
+class Interrupted(HashStage):
+    """Stands for a run cut short (the scheduler or the client gone) at the marked file."""
+
+    batch_size = 4
+    marked: int = 0
+
+    def process(self, items):
+        if any(i[0] == self.marked for i in items):
+            raise RuntimeError("cluster gone")
+        return super().process(items)
+
+
+def test_an_interrupted_run_resumes_after_the_last_stored_batch(
+    tmp_path, export, client, monkeypatch
+):
+    local = _case(tmp_path, "local", export, monkeypatch)
+    remote = _case(tmp_path, "remote", export, monkeypatch)
+    triage(local, workers=1, only="hash")
+    ids = _media_ids(remote)
+    stage = Interrupted(remote.vault.root, remote.keys.purpose("vault"))
+    stage.marked = ids[9]
+    with pytest.raises(RuntimeError, match="cluster gone"):
+        run_stages(remote, [stage], client, batch=4)
+    stored = {r["media_id"] for r in snapshot(remote)["media_analysis"]}
+    assert stored == set(ids[:8])  # two whole batches, in key order, nothing after them
+    ledger = json.loads((remote.root / LEDGER).read_text())
+    assert ledger["hash"]["batches"] == 2 and ledger["hash"]["watermark"] == ids[7]
+    out = run_stages(remote, [HashStage(remote.vault.root, remote.keys.purpose("vault"))], client)
+    assert out["hash"]["items"] == len(ids) - 8
+    assert snapshot(remote)["media_analysis"] == snapshot(local)["media_analysis"]
+
+
+def test_cli_triage_on_a_scheduler_address(tmp_path, export, client, monkeypatch):
+    from helpers import run_cli
+
+    local = _case(tmp_path, "local", export, monkeypatch)
+    _case(tmp_path, "remote", export, monkeypatch)
+    triage(local, workers=1)
+    address = client.scheduler.address
+    res = run_cli("triage", str(tmp_path / "remote"), "--dask", address, "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["stages"]["hash"]["rejected"] == []
+    assert snapshot(Case.open(tmp_path / "remote", create=False)) == snapshot(local)
+    env = {"PERISAI_DASK": address}
+    again = run_cli("triage", str(tmp_path / "remote"), "--json", env=env)
+    assert again.returncode == 0, again.stderr
+    assert all(s["items"] == 0 for s in json.loads(again.stdout)["stages"].values())
