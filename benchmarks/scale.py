@@ -1,0 +1,151 @@
+"""Triage of N synthetic images on a 2-worker Dask LocalCluster against the local process pool.
+
+    .venv/bin/python benchmarks/scale.py                  # 2,000 original photos (plus reposts)
+    .venv/bin/python benchmarks/scale.py --photos 100000  # the issue's size (hours on 2 cores)
+    .venv/bin/python benchmarks/scale.py --stages hash,regions --workdir /tmp/scale
+
+Writes one `perisai synth` export (benign generated pictures; reused from --workdir when it is
+there), ingests it into two fresh SQLite cases, triages one with the local process pool
+(`--workers`) and the other on a `distributed.LocalCluster` with the same number of worker
+processes (one thread each), checks that media_analysis, findings, clusters and previews are
+identical, and prints the set-up and a table: seconds, images per second and the Dask overhead
+against the local pool. Cluster start-up is timed apart from triage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("PERISAI_PASSPHRASE", "scale benchmark passphrase")
+os.environ.setdefault("PERISAI_INVESTIGATOR", "bench")
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+TABLES = ("media_analysis", "findings", "cluster_members", "previews")
+
+
+def snapshot(case) -> dict[str, list[str]]:
+    from sqlalchemy import select
+
+    from perisai.store import models as m
+
+    handles = {
+        "media_analysis": m.MEDIA_ANALYSIS,
+        "findings": m.FINDINGS,
+        "cluster_members": m.CLUSTER_MEMBERS,
+        "previews": m.PREVIEWS,
+    }
+    out = {}
+    with case.engine.connect() as conn:
+        for name in TABLES:
+            rows = [
+                json.dumps(
+                    {k: v for k, v in r.items() if not str(k).endswith("_utc")},
+                    sort_keys=True,
+                    default=str,
+                )
+                for r in conn.execute(select(handles[name])).mappings()
+            ]
+            out[name] = sorted(rows)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--photos", type=int, default=2000, help="original photos (default 2000)")
+    ap.add_argument("--workers", type=int, default=2, help="worker processes on both sides")
+    ap.add_argument("--stages", default="hash", help="stages to run (default: hash)")
+    ap.add_argument("--workdir", type=Path, help="keep and reuse the export here")
+    args = ap.parse_args()
+
+    import dask
+    import distributed
+
+    from perisai.case import Case
+    from perisai.ingest.telegram_export import ingest
+    from perisai.pipeline import triage
+    from perisai.synth import synth
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="perisai-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    export = work / f"export-{args.photos}"
+    t0 = time.perf_counter()
+    if not (export / "result.json").exists():
+        synth(export, messages=args.photos * 2 + 200, photos=args.photos, seed=7)
+    t_synth = time.perf_counter() - t0
+
+    cases = {}
+    t_ingest = {}
+    for name in ("local", "dask"):
+        root = work / f"case-{name}"
+        shutil.rmtree(root, ignore_errors=True)
+        case = Case.open(root)
+        t0 = time.perf_counter()
+        ingest(case, export)
+        t_ingest[name] = time.perf_counter() - t0
+        cases[name] = case
+
+    t0 = time.perf_counter()
+    local = triage(cases["local"], workers=args.workers, only=args.stages)
+    t_local = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    cluster = distributed.LocalCluster(
+        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+    t_start = time.perf_counter() - t0
+    try:
+        t0 = time.perf_counter()
+        remote = triage(cases["dask"], dask=client, only=args.stages)
+        t_dask = time.perf_counter() - t0
+    finally:
+        client.close()
+        cluster.close()
+
+    same = snapshot(cases["local"]) == snapshot(cases["dask"])
+    images = local["stages"].get("hash", {}).get("items", 0)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    print(
+        f"set-up: perisai {commit}, Python {platform.python_version()}, dask "
+        f"{dask.__version__}, distributed {distributed.__version__}, {os.cpu_count()} cores "
+        f"({platform.processor() or platform.machine()}), stages {args.stages}, "
+        f"{args.workers} worker processes on both sides, SQLite cases in {work}"
+    )
+    print(
+        f"export: {args.photos} original photos, {images} image files in all (reposts "
+        f"included); synth {t_synth:.1f} s (0 = reused); ingest {t_ingest['local']:.1f} s "
+        f"and {t_ingest['dask']:.1f} s"
+    )
+    print()
+    print("| executor | start-up s | triage s | images/s | overhead vs local |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    print(
+        f"| local process pool ({args.workers}) | 0.0 | {t_local:.1f} | "
+        f"{images / t_local:.0f} | - |"
+    )
+    over = (t_dask - t_local) / t_local * 100
+    print(
+        f"| Dask LocalCluster ({args.workers}x1) | {t_start:.1f} | {t_dask:.1f} | "
+        f"{images / t_dask:.0f} | {over:+.0f}% |"
+    )
+    print()
+    for name, info in remote["stages"].items():
+        print(f"dask {name}: {info['items']} items, found {info['found']}")
+    print(f"same results (media_analysis, findings, cluster_members, previews): {same}")
+    if not same:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
