@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/scale.py                  # 2,000 original photos (plus reposts)
     .venv/bin/python benchmarks/scale.py --photos 100000  # the issue's size (hours on 2 cores)
     .venv/bin/python benchmarks/scale.py --stages hash,regions --workdir /tmp/scale
+    .venv/bin/python benchmarks/scale.py --pg-messages 200000   # PostgreSQL ingest rate only
 
 Writes one `perisai synth` export (benign generated pictures; reused from --workdir when it is
 there), ingests it into two fresh SQLite cases, triages one with the local process pool
@@ -10,6 +11,10 @@ there), ingests it into two fresh SQLite cases, triages one with the local proce
 processes (one thread each), checks that media_analysis, findings, clusters and previews are
 identical, and prints the set-up and a table: seconds, images per second and the Dask overhead
 against the local pool. Cluster start-up is timed apart from triage.
+
+`--pg-messages N` instead measures ingest of a text-only synthetic export of N messages into
+PostgreSQL through `--db` (`--pg-url`, default the local test server), in a database the script
+creates and drops again, against the same export into SQLite.
 """
 
 from __future__ import annotations
@@ -27,7 +32,11 @@ from pathlib import Path
 
 os.environ.setdefault("PERISAI_PASSPHRASE", "scale benchmark passphrase")
 os.environ.setdefault("PERISAI_INVESTIGATOR", "bench")
-os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+# One BLAS/OpenMP thread per process on both sides, as Dask's nanny sets for its workers
+# (distributed.nanny.pre-spawn-environ): otherwise the local pool's processes each start a
+# thread per core, oversubscribe the cores, and PDQ's matrix products round differently.
+for _var in ("OMP_THREAD_LIMIT", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 TABLES = ("media_analysis", "findings", "cluster_members", "previews")
 
@@ -64,7 +73,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2, help="worker processes on both sides")
     ap.add_argument("--stages", default="hash", help="stages to run (default: hash)")
     ap.add_argument("--workdir", type=Path, help="keep and reuse the export here")
+    ap.add_argument("--pg-messages", type=int, help="measure PostgreSQL ingest of N messages")
+    ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = ap.parse_args()
+    if args.pg_messages:
+        postgres_ingest(args.pg_messages, args.pg_url, args.workdir)
+        return
 
     import dask
     import distributed
@@ -145,6 +159,54 @@ def main() -> None:
     print(f"same results (media_analysis, findings, cluster_members, previews): {same}")
     if not same:
         sys.exit(1)
+
+
+def postgres_ingest(n: int, url: str, workdir: Path | None) -> None:
+    import resource
+
+    import sqlalchemy as sa
+
+    from perisai.case import Case
+    from perisai.ingest.telegram_export import ingest
+    from perisai.synth import synth
+
+    work = workdir or Path(tempfile.mkdtemp(prefix="perisai-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    export = work / f"text-{n}"
+    if not (export / "result.json").exists():
+        synth(export, messages=n, photos=0, seed=9)
+    name = f"perisai_scale_{os.getpid()}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    rows = []
+    try:
+        target = sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
+        for label, db in (("PostgreSQL", target), ("SQLite", None)):
+            root = work / f"case-{label.lower()}"
+            shutil.rmtree(root, ignore_errors=True)
+            case = Case.open(root, db=db)
+            t0 = time.perf_counter()
+            result = ingest(case, export)
+            seconds = time.perf_counter() - t0
+            case.engine.dispose()
+            rows.append((label, result["messages_new"], seconds))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"set-up: {os.cpu_count()} cores, Python {platform.python_version()}, export "
+        f"{export} ({(export / 'result.json').stat().st_size / 1e6:.0f} MB), PostgreSQL at "
+        f"{sa.engine.make_url(url).host} (same machine), database created and dropped"
+    )
+    print()
+    print("| database | messages | seconds | messages/s |")
+    print("| --- | ---: | ---: | ---: |")
+    for label, count, seconds in rows:
+        print(f"| {label} | {count:,} | {seconds:.1f} | {count / seconds:,.0f} |")
+    print(f"\nprocess peak RSS (both runs and synth): {peak:.0f} MB")
 
 
 if __name__ == "__main__":
