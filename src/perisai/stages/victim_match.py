@@ -22,6 +22,7 @@ the last two add ``detail.region`` (x0, y0, x1, y1 in the posted image) and, for
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -242,15 +243,22 @@ class VictimMatchStage(RecomputeStage):
                 out.append((victim, media_id, sha, info["distance"], info))
         return out
 
-    def _images_with(self, conn: Connection, key: str) -> list[tuple[Any, ...]]:
-        """(media id, sha256, detail) of hashed images whose detail has ``key``."""
-        rows = conn.execute(
-            select(MA.c.media_id, MF.c.sha256, MA.c.detail)
-            .join(MF, MF.c.id == MA.c.media_id)
-            .where(MA.c.status == "hashed", MA.c.kind == "image")
-            .order_by(MA.c.media_id)
-        )
-        return [tuple(r) for r in rows if r.detail and r.detail.get(key)]
+    def _images_with(self, conn: Connection, key: str) -> Iterator[tuple[Any, ...]]:
+        """(media id, sha256, detail) of hashed images whose detail has ``key``, streamed in
+        pages of media ids (a case's ORB keypoints run to gigabytes: never all at once)."""
+        after = -1
+        while True:
+            page = conn.execute(
+                select(MA.c.media_id, MF.c.sha256, MA.c.detail)
+                .join(MF, MF.c.id == MA.c.media_id)
+                .where(MA.c.status == "hashed", MA.c.kind == "image", MA.c.media_id > after)
+                .order_by(MA.c.media_id)
+                .limit(500)
+            ).all()
+            if not page:
+                return
+            after = page[-1].media_id
+            yield from (tuple(r) for r in page if r.detail and r.detail.get(key))
 
     def _pdq_region(self, conn: Connection) -> list[tuple[Any, ...]]:
         """The regions of each image against her whole and region hashes."""
