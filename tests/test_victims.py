@@ -55,7 +55,7 @@ def triaged(tmp_path_factory, export):
         mp.setenv("PERISAI_PASSPHRASE", "correct horse battery staple")
         case = Case.open(root)
         ingest(case, export)
-        triage(case, workers=1, only="hash,group,match,text")
+        triage(case, workers=1, only="hash,regions,group,match,text")
         case.close()
     return root
 
