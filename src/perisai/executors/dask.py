@@ -21,6 +21,7 @@ instead of stopping the run. Rejected items are kept in a ledger file in the cas
 from __future__ import annotations
 
 import copy
+import ctypes
 import itertools
 import json
 import os
@@ -66,9 +67,26 @@ def _process(token: str, stage: Stage, items: list[Any]) -> Any:
     return kept.process(items)
 
 
+TRIM_THRESHOLD = 256 * 2**20  # glibc M_TRIM_THRESHOLD for workers
+MMAP_THRESHOLD = 32 * 2**20  # glibc M_MMAP_THRESHOLD for workers
+
+
+def tune_malloc() -> bool:
+    """Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also freezes glibc's
+    mmap threshold at 128 KiB: every decoded image array is then mmapped and unmapped, and the
+    hash stage ran 2.5 times slower than in-process (docs/scale.md). Raise both thresholds
+    for this process; False where the C library is not glibc."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(-1, TRIM_THRESHOLD) == 1 and libc.mallopt(-3, MMAP_THRESHOLD) == 1)
+    except (OSError, AttributeError):
+        return False
+
+
 def worker_plugin() -> Any:
     """A WorkerPlugin that prepares each worker once: one OpenMP thread per task (Tesseract and
-    ONNX otherwise oversubscribe the cores) and a fresh stage cache."""
+    ONNX otherwise oversubscribe the cores), glibc malloc thresholds for image work, and a
+    fresh stage cache."""
     distributed = _distributed()
 
     class PerisaiWorker(distributed.WorkerPlugin):  # type: ignore[name-defined]
@@ -77,6 +95,7 @@ def worker_plugin() -> Any:
         def setup(self, worker: Any) -> None:
             os.environ.setdefault("OMP_THREAD_LIMIT", "1")
             os.environ.setdefault("OMP_NUM_THREADS", "1")
+            tune_malloc()
             _STAGES.clear()
 
     return PerisaiWorker()
