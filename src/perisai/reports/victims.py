@@ -2,14 +2,111 @@
 
 For caseworkers only (every page says so): it shows the exposed identifiers in full, because
 the caseworker has to reach the person. It never shows images, not even blurred ones: linked
-and matched files appear as counts and hashes.
+and matched files appear as counts and hashes. Where only part of a posted image matched her
+photo (victim_match `detail.method` `pdq_region` or `features`, docs/regions.md), the match
+says so in words, with the area in the posted image's pixels.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import Connection, select
+
 from .. import settings
 from ..case import Case
+from ..store import models as m
 from . import common as c
+
+PARTIAL_METHODS = ("pdq_region", "features")
+PARTIAL = (
+    "sebahagian imej ini sepadan dengan fotonya",
+    "part of this image matches her photo",
+)
+WHOLE = ("seluruh imej sepadan dengan fotonya", "the whole image matches her photo")
+_ROW = {"top": "atas", "middle": "tengah", "bottom": "bawah"}
+_COL = {"left": "kiri", "centre": "tengah", "right": "kanan"}
+
+
+def _box(value: Any) -> list[int] | None:
+    if not isinstance(value, list | tuple) or len(value) != 4:
+        return None
+    try:
+        x0, y0, x1, y1 = (int(v) for v in value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if min(x0, y0) < 0 or x1 <= x0 or y1 <= y0:
+        return None
+    return [x0, y0, x1, y1]
+
+
+def area(box: list[int], width: int | None, height: int | None) -> tuple[str, str]:
+    """A region of the posted image in words, Malay and English: the box in pixels, and with
+    the image's size its share of the picture and where it lies."""
+    x0, y0, x1, y1 = box
+    text = f"x {x0}–{x1}, y {y0}–{y1}"
+    if not width or not height:
+        return (f"{text} piksel", f"{text} px")
+    share = round(100 * (min(x1, width) - x0) * (min(y1, height) - y0) / (width * height))
+    share = min(100, max(1, share))
+    cx, cy = (x0 + x1) / 2 / width, (y0 + y1) / 2 / height
+    row = "top" if cy < 1 / 3 else "bottom" if cy > 2 / 3 else "middle"
+    col = "left" if cx < 1 / 3 else "right" if cx > 2 / 3 else "centre"
+    if (row, col) == ("middle", "centre"):
+        ms_where, en_where = "tengah", "centre"
+    else:
+        ms_where, en_where = f"{_ROW[row]} {_COL[col]}", f"{row} {col}"
+    return (
+        f"{text} daripada {width}×{height} piksel (kira-kira {share}% imej, {ms_where})",
+        f"{text} of {width}×{height} px (about {share}% of the image, {en_where})",
+    )
+
+
+def _victim_media(conn: Connection, ids: list[Any]) -> dict[tuple[Any, str], dict[str, Any]]:
+    """(victim id, media sha256) -> how her photo matched that file: {"method", "partial",
+    "says" (Malay, English), "area" (Malay, English) or None, "source_area" (features: the
+    area of her photo, Malay, English) or None}."""
+    F, MF, MA = m.FINDINGS, m.MEDIA_FILES, m.MEDIA_ANALYSIS
+    rows = conn.execute(
+        select(F.c.media_sha256, F.c.detail)
+        .where(F.c.kind == "media.victim_match", F.c.media_sha256.is_not(None))
+        .order_by(F.c.id)
+    ).all()
+    found = {
+        (r.detail.get("victim_id"), r.media_sha256): r.detail
+        for r in rows
+        if isinstance(r.detail, dict) and r.detail.get("victim_id") in ids
+    }
+    shas = sorted({sha for _, sha in found})
+    sizes: dict[str, tuple[Any, Any]] = {}
+    for start in range(0, len(shas), 500):
+        for r in conn.execute(
+            select(
+                MF.c.sha256,
+                MF.c.width,
+                MF.c.height,
+                MA.c.width.label("aw"),
+                MA.c.height.label("ah"),
+            )
+            .join(MA, MA.c.media_id == MF.c.id, isouter=True)
+            .where(MF.c.sha256.in_(shas[start : start + 500]))
+        ):
+            sizes[r.sha256] = (r.aw or r.width, r.ah or r.height)
+    out: dict[tuple[Any, str], dict[str, Any]] = {}
+    for key, d in found.items():
+        method = d.get("method") or d.get("algorithm")
+        box = _box(d.get("region"))
+        partial = method in PARTIAL_METHODS and box is not None
+        source = _box(d.get("source_region")) if partial else None
+        out[key] = {
+            "method": method,
+            "partial": partial,
+            "says": PARTIAL if partial else WHOLE,
+            "area": area(box, *sizes.get(key[1], (None, None))) if partial and box else None,
+            "source_area": area(source, None, None) if source else None,
+        }
+    return out
+
 
 TELEGRAM = (
     "Laporkan setiap mesej dalam aplikasi Telegram (tekan lama > Report), dan e-mel "
@@ -87,6 +184,7 @@ def context(case: Case, *, include_identities: bool = True, who: str | None = No
     registered = c.registered_victims(case)
     with case.engine.connect() as conn:
         lk = c.Lookups(conn)
+        how = _victim_media(conn, [v.get("id") for v in registered])
         dossiers = []
         for p in people:
             kinds = {i["kind"] for i in p["identifiers"]}
@@ -138,6 +236,9 @@ def context(case: Case, *, include_identities: bool = True, who: str | None = No
                     media_sha256=mt.get("media_sha256"),
                     algorithm=mt.get("algorithm"),
                     distance=mt.get("distance"),
+                    match=how.get((v.get("id"), mt.get("media_sha256") or ""))
+                    if mt.get("kind") == "media.victim_match"
+                    else None,
                 )
                 matches.append(ref)
             kinds = {i.get("kind") for i in v.get("identifiers", []) if i.get("matched_findings")}

@@ -8,16 +8,23 @@ copy with less blur, still greyscale and small, never the original bytes; a vide
 played.
 Nothing at all is shown for a cluster with a member that is quarantined, sealed, matched a
 `csam` list or was decided `csam`.
+
+Partial matches (docs/regions.md): where a member's `media.victim_match` or `media.match`
+finding has `detail.method` `pdq_region` or `features`, the description says so in words ("Part
+of this image matches her photo" / "... a listed file") and the stored blurred preview is
+served with the matched area outlined, drawn on the preview itself (never from the original).
 """
 
 from __future__ import annotations
 
+import io
 import math
 import threading
 from collections import Counter, OrderedDict, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from PIL import Image, ImageDraw
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -38,6 +45,12 @@ BREAK_AFTER = 3600  # seconds of review before a break prompt
 ACTIVE_GAP = 300  # a gap up to this long between review requests counts as review time
 BREAK_GAP = 600  # a gap this long counts as a break
 SEVERITY = {"csam": 100, "ncii": 80, "voyeur": 70, "doxx": 60, "benign": 0}
+PARTIAL_METHODS = ("pdq_region", "features")
+PARTIAL_KINDS = ("media.victim_match", "media.match")
+SENTENCE = {
+    "media.victim_match": "Part of this image matches her photo",
+    "media.match": "Part of this image matches a listed file",
+}
 
 
 def _iso(t: datetime) -> str:
@@ -67,13 +80,96 @@ def _actor_names(conn: Connection, ids: set[int]) -> dict[int, str]:
     return out
 
 
+def _box(value: Any) -> list[int] | None:
+    """A finding's `detail.region` as [x0, y0, x1, y1] (ints, x0 < x1, y0 < y1), or None."""
+    if not isinstance(value, list | tuple) or len(value) != 4:
+        return None
+    try:
+        x0, y0, x1, y1 = (int(v) for v in value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if min(x0, y0) < 0 or x1 <= x0 or y1 <= y0:
+        return None
+    return [x0, y0, x1, y1]
+
+
+def area(box: list[int], width: int | None, height: int | None) -> str:
+    """A region in words: "x 120-560, y 40-400 of 800×600 px (about 30% of the image, centre)"."""
+    x0, y0, x1, y1 = box
+    text = f"x {x0}–{x1}, y {y0}–{y1}"
+    if not width or not height:
+        return text + " px"
+    share = max(1, round(100 * (min(x1, width) - x0) * (min(y1, height) - y0) / (width * height)))
+    cx, cy = (x0 + x1) / 2 / width, (y0 + y1) / 2 / height
+    row = "top" if cy < 1 / 3 else "bottom" if cy > 2 / 3 else "middle"
+    col = "left" if cx < 1 / 3 else "right" if cx > 2 / 3 else "centre"
+    where = "centre" if (row, col) == ("middle", "centre") else f"{row} {col}"
+    return f"{text} of {width}×{height} px (about {min(share, 100)}% of the image, {where})"
+
+
+def partial_matches(conn: Connection, shas: list[str]) -> list[dict[str, Any]]:
+    """Partial matches of these files: one entry per file, finding kind and area.
+
+    [{"finding": "media.victim_match" | "media.match", "sentence", "method" ("pdq_region" or
+    "features"), "sha256" (the member that matched), "region" [x0, y0, x1, y1] in that file's
+    pixels (display orientation), "source_region" (features: the area of her photo) or None,
+    "list" (hash-list name) or None, "width", "height" (that file's size, or None), "area"
+    (the region in words, `area()`)}]. Whole-
+    image matches (`exact`, `pdq`, `vpdq`) are not partial and do not appear."""
+    if not shas:
+        return []
+    sizes = {
+        r.sha256: (r.aw or r.fw, r.ah or r.fh)
+        for r in conn.execute(
+            select(
+                MF.c.sha256,
+                MF.c.width.label("fw"),
+                MF.c.height.label("fh"),
+                MA.c.width.label("aw"),
+                MA.c.height.label("ah"),
+            )
+            .join(MA, MA.c.media_id == MF.c.id, isouter=True)
+            .where(MF.c.sha256.in_(shas))
+        )
+    }
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in conn.execute(
+        select(F.c.kind, F.c.media_sha256, F.c.detail)
+        .where(F.c.kind.in_(PARTIAL_KINDS), F.c.media_sha256.in_(shas))
+        .order_by(F.c.id)
+    ):
+        d = r.detail or {}
+        box = _box(d.get("region"))
+        if d.get("method") not in PARTIAL_METHODS or box is None:
+            continue
+        listed = d.get("list") if r.kind == "media.match" else None
+        key = (r.kind, r.media_sha256, tuple(box), listed)
+        width, height = sizes.get(r.media_sha256, (None, None))
+        out.setdefault(
+            key,
+            {
+                "finding": r.kind,
+                "sentence": SENTENCE[r.kind],
+                "method": d["method"],
+                "sha256": r.media_sha256,
+                "region": box,
+                "source_region": _box(d.get("source_region")),
+                "list": listed,
+                "width": width,
+                "height": height,
+                "area": area(box, width, height),
+            },
+        )
+    return sorted(out.values(), key=lambda p: (p["finding"] != "media.victim_match", p["sha256"]))
+
+
 def clusters(case: Case) -> list[dict[str, Any]]:
     """Every cluster, most severe first. Each: {"sha256" (representative), "media_id", "kind",
     "members", "postings", "first_posted_utc", "first_poster", "chats" [(name, count)],
     "matches" [{"list", "category", "algorithm", "distance"}], "nudity" {"score", "labels"}
     or None, "dox_links", "decision" or None, "blocked" (reason no pixels may be shown, or
     None), "has_preview" (an image's stored preview), "keyframes" (a video's blurred keyframe
-    strip may be shown), "severity"}."""
+    strip may be shown), "partial" (`partial_matches()` of its members), "severity"}."""
     with case.engine.connect() as conn:
         members: dict[int, list[Any]] = defaultdict(list)
         for r in conn.execute(
@@ -109,6 +205,17 @@ def clusters(case: Case) -> list[dict[str, Any]]:
             for sha in linked or []:
                 dox_links[sha] += 1
         previews = set(conn.execute(select(PV.c.media_id)).scalars())
+        partial: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        flagged = list(
+            conn.execute(
+                select(F.c.media_sha256)
+                .where(F.c.kind.in_(PARTIAL_KINDS), F.c.media_sha256.is_not(None))
+                .distinct()
+            ).scalars()
+        )
+        for start in range(0, len(flagged), 500):
+            for p in partial_matches(conn, flagged[start : start + 500]):
+                partial[p["sha256"]].append(p)
         chats: dict[int, Counter[str]] = defaultdict(Counter)
         for r in conn.execute(
             select(OCC.c.media_id, CH.c.name, func.count().label("n"))
@@ -169,6 +276,7 @@ def clusters(case: Case) -> list[dict[str, Any]]:
                 "blocked": blocked,
                 "has_preview": rep.media_id in previews and blocked is None,
                 "keyframes": rep.kind == "video" and blocked is None,
+                "partial": [p for s in shas for p in partial.get(s, [])],
                 "severity": round(severity, 1),
             }
         )
@@ -219,19 +327,75 @@ def blocked(conn: Connection, sha256: str) -> str | None:
     return None
 
 
+def _members(conn: Connection, sha256: str) -> list[str]:
+    """SHA-256 of every member of the cluster `sha256` belongs to (itself when unclustered)."""
+    media_id = conn.execute(select(MF.c.id).where(MF.c.sha256 == sha256)).scalar()
+    cid = conn.execute(select(CM.c.cluster_id).where(CM.c.media_id == media_id)).scalar()
+    if cid is None:
+        return [sha256]
+    return list(
+        conn.execute(
+            select(MF.c.sha256).join(CM, CM.c.media_id == MF.c.id).where(CM.c.cluster_id == cid)
+        ).scalars()
+    )
+
+
+def outline(preview: bytes, boxes: list[tuple[float, float, float, float]]) -> bytes:
+    """The blurred preview with each box (fractions of the picture: x0, y0, x1, y1) outlined:
+    a black band with a white band inside, visible on dark and light areas. Greyscale JPEG."""
+    with Image.open(io.BytesIO(preview)) as src:
+        im = src.convert("L")
+    width, height = im.size
+    band = max(2, round(max(width, height) / 100))
+    draw = ImageDraw.Draw(im)
+    for fx0, fy0, fx1, fy1 in boxes:
+        x0 = min(max(0, round(fx0 * width)), width - 1)
+        y0 = min(max(0, round(fy0 * height)), height - 1)
+        x1 = min(max(x0 + 1, round(fx1 * width) - 1), width - 1)
+        y1 = min(max(y0 + 1, round(fy1 * height) - 1), height - 1)
+        draw.rectangle((x0, y0, x1, y1), outline=0, width=band)
+        if x1 - x0 > 2 * band and y1 - y0 > 2 * band:
+            inner = (x0 + band, y0 + band, x1 - band, y1 - band)
+            draw.rectangle(inner, outline=255, width=band)
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def _fractions(p: dict[str, Any]) -> tuple[float, float, float, float] | None:
+    """A partial match's region as fractions of its file's size (None: size unknown)."""
+    width, height = p.get("width"), p.get("height")
+    if not width or not height:
+        return None
+    x0, y0, x1, y1 = p["region"]
+    return (x0 / width, y0 / height, min(x1, width) / width, min(y1, height) / height)
+
+
 def preview_bytes(case: Case, sha256: str) -> bytes | None:
-    """The stored blurred preview of a representative, or None when none may be shown."""
+    """The stored blurred preview of a representative, or None when none may be shown.
+
+    Where a member of the cluster has a partial match (`partial_matches()`), the matched areas
+    are outlined on the stored preview (scaled from the matched file's size to the preview's;
+    a member other than the representative is a near-duplicate, so its area is placed at the
+    same fractions of the picture). Otherwise the stored bytes are returned unchanged."""
     with case.engine.connect() as conn:
         if blocked(conn, sha256) is not None:
             return None
         psha = conn.execute(
             select(PV.c.sha256).join(MF, MF.c.id == PV.c.media_id).where(MF.c.sha256 == sha256)
         ).scalar()
-    if psha is None:
-        return None
+        if psha is None:
+            return None
+        boxes = [f for p in partial_matches(conn, _members(conn, sha256)) if (f := _fractions(p))]
     try:
-        return case.vault.read(psha)
+        data = case.vault.read(psha)
     except Exception:  # noqa: BLE001 - a missing preview is shown as none
+        return None
+    if not boxes:
+        return data
+    try:
+        return outline(data, boxes)
+    except Exception:  # noqa: BLE001 - an undecodable preview is shown as none
         return None
 
 
