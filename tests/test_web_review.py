@@ -140,11 +140,21 @@ def test_budget_stops_reveals_then_the_whole_review(built):
     assert c.get("/review").status_code == 200
 
 
-def test_break_prompt_after_an_hour_of_review(built):
+def test_break_prompt_after_an_hour_of_review(built, monkeypatch):
+    # Review time is counted per UTC day: freeze the review clock at midday, so the test does
+    # not depend on when it runs (70 minutes before 00:30 would fall on yesterday).
+    noon = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return noon if tz is not None else noon.replace(tzinfo=None)
+
+    monkeypatch.setattr(rv, "datetime", Clock)
     case = built["case"]
     c, csrf = session(built, "inv-h")
     uid = _uid(built, "inv-h")
-    start = datetime.now(UTC) - timedelta(minutes=70)
+    start = noon - timedelta(minutes=70)
     for minute in range(0, 70, 4):  # a request every 4 minutes for 70 minutes
         rv.touch_review(case, uid, start + timedelta(minutes=minute))
     state = rv.meter(case, uid)
@@ -154,8 +164,8 @@ def test_break_prompt_after_an_hour_of_review(built):
     assert not rv.meter(case, uid)["break_due"]
     assert 'id="break-prompt"' not in c.get("/review").text
     # A long pause is a break too.
-    rv.touch_review(case, uid, datetime.now(UTC) + timedelta(minutes=20))
-    assert not rv.meter(case, uid)["break_due"]
+    rv.touch_review(case, uid, noon + timedelta(minutes=20))
+    assert not rv.meter(case, uid, noon + timedelta(minutes=20))["break_due"]
 
 
 def test_decision_applies_to_the_whole_cluster_and_csam_blocks_it(built):
