@@ -1,6 +1,7 @@
 """`perisai victim-hash` from the command line: hashes only, file names only, no case."""
 
 import json
+import random
 
 from PIL import Image
 
@@ -28,3 +29,23 @@ def test_victim_hash_writes_names_and_hashes_only(tmp_path):
 def test_victim_hash_missing_file_is_exit_2(tmp_path):
     r = run_cli("victim-hash", str(tmp_path / "nope.jpg"), "-o", str(tmp_path / "o.json"))
     assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+def test_local_features_add_regions_and_keypoints_without_pixels(tmp_path):
+    from perisai.media.features import unpack
+    from perisai.synth.images import make_original
+
+    private = tmp_path / "Aisyah private folder"
+    private.mkdir()
+    make_original(random.Random(3)).save(private / "IMG_0013.jpg", quality=90)
+    out = tmp_path / "hashes.json"
+    r = run_cli("victim-hash", str(private / "IMG_0013.jpg"), "-o", str(out), "--local-features")
+    assert r.returncode == 0, r.stderr
+    item = json.loads(out.read_text())["items"][0]
+    assert item["name"] == "IMG_0013.jpg" and "Aisyah" not in out.read_text()
+    features = unpack(item["orb"])
+    assert 50 <= len(features.descriptors) <= 300  # compact: descriptors, not pictures
+    assert out.stat().st_size < 40_000
+    plain = tmp_path / "plain.json"
+    assert run_cli("victim-hash", str(private / "IMG_0013.jpg"), "-o", str(plain)).returncode == 0
+    assert "orb" not in json.loads(plain.read_text())["items"][0]

@@ -374,6 +374,14 @@ def decide(
 def victim_hash_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Photos, videos or folders of them.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the JSON file.")],
+    local_features: Annotated[
+        bool,
+        typer.Option(
+            "--local-features",
+            help="Also region hashes and ORB keypoint descriptors (about 14 KB a photo), so "
+            "crops, borders, screenshots and edits of her photos are found too.",
+        ),
+    ] = False,
 ) -> None:
     """On the victim's own device: hash her photos and videos; no pixels leave, no case needed."""
     from .media import victim_hash
@@ -381,7 +389,7 @@ def victim_hash_cmd(
     missing = [p for p in paths if not p.exists()]
     if missing:
         fail(PerisaiError(f"{missing[0]} does not exist"))
-    document = victim_hash(list(paths))
+    document = victim_hash(list(paths), local=local_features)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, out)
