@@ -113,7 +113,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     cluster = distributed.LocalCluster(
-        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     client = distributed.Client(cluster)
     t_start = time.perf_counter() - t0

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -50,7 +52,7 @@ def client():
     # One retry after a worker death; a second death makes the task fail with KilledWorker.
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
         c = distributed.Client(cluster)
         try:
@@ -257,3 +259,54 @@ def test_cli_triage_on_a_scheduler_address(tmp_path, export, client, monkeypatch
     again = run_cli("triage", str(tmp_path / "remote"), "--json", env=env)
     assert again.returncode == 0, again.stderr
     assert all(s["items"] == 0 for s in json.loads(again.stdout)["stages"].values())
+
+
+class Slow(HashStage):
+    """Takes its time on the marked file, so the scheduler can be shut down under it."""
+
+    batch_size = 4
+    marked: int = 0
+
+    def process(self, items):
+        if any(i[0] == self.marked for i in items):
+            time.sleep(6)
+        return super().process(items)
+
+
+def test_scheduler_dying_mid_run_keeps_what_was_stored_and_a_rerun_resumes(
+    tmp_path, export, client, monkeypatch
+):
+    from perisai.executors.dask import ClusterLost
+
+    local = _case(tmp_path, "local", export, monkeypatch)
+    remote = _case(tmp_path, "remote", export, monkeypatch)
+    triage(local, workers=1, only="hash")
+    ids = _media_ids(remote)
+    stage = Slow(remote.vault.root, remote.keys.purpose("vault"))
+    stage.marked = ids[9]
+    doomed = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    doomed_client = distributed.Client(doomed)
+    closing: list[threading.Thread] = []
+
+    def progress(name, done, total):  # after each stored batch: shut down after the second
+        if done == 8 and not closing:
+            closing.append(
+                threading.Thread(target=doomed_client.sync, args=(doomed.scheduler.close,))
+            )
+            closing[0].start()
+
+    try:
+        with pytest.raises(ClusterLost, match="run triage again to resume"):
+            run_stages(remote, [stage], doomed_client, progress=progress, batch=4)
+    finally:
+        for t in closing:
+            t.join(30)
+        doomed_client.close()
+        doomed.close()
+    stored = {r["media_id"] for r in snapshot(remote)["media_analysis"]}
+    assert stored == set(ids[:8])  # the two batches before the slow one, nothing else
+    out = run_stages(remote, [HashStage(remote.vault.root, remote.keys.purpose("vault"))], client)
+    assert out["hash"]["items"] == len(ids) - 8
+    assert snapshot(remote)["media_analysis"] == snapshot(local)["media_analysis"]
