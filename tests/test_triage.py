@@ -1,6 +1,7 @@
 """Triage: stages run over pending work only, resume after a crash, and feed `findings`."""
 
 import json
+import os
 
 import pytest
 from sqlalchemy import func, select
@@ -170,3 +171,19 @@ def test_shared_contacts_and_locations_become_findings(tmp_path):
     assert ("pii.phone", "+60134567890", 1) in found
     assert ("pii.location", "3.139003,101.686855", 2) in found
     assert not any(f[2] == 3 for f in found)
+
+
+def test_one_blas_thread_per_process_unless_the_user_said_otherwise():
+    import subprocess
+    import sys
+
+    code = (
+        "import perisai, os; "
+        "print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['OMP_NUM_THREADS'])"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["1", "1"]
+    env["OPENBLAS_NUM_THREADS"] = "4"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["4", "1"]
