@@ -47,3 +47,31 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"real-export corpus not found at {CORPUS}")
     return CORPUS
+
+
+PG_ADMIN_URL = os.environ.get(
+    "PERISAI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture
+def pg_url() -> Any:
+    """A fresh PostgreSQL database for one test, dropped after it. Skips when no server
+    answers, unless PERISAI_REQUIRE_PG is set (CI), where that is a failure."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"perisai_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        if os.environ.get("PERISAI_REQUIRE_PG"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -4,10 +4,6 @@ Runs when a server answers at PERISAI_TEST_PG (default: the local one); CI sets
 PERISAI_REQUIRE_PG=1 so that a missing server fails instead of skipping.
 """
 
-import os
-import uuid
-
-import pytest
 from sqlalchemy import create_engine, text
 
 from perisai.case import Case
@@ -16,26 +12,6 @@ from perisai.stats import stats
 from perisai.verify import verify
 
 from helpers import msg, run_cli, write_export
-
-ADMIN_URL = os.environ.get("PERISAI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-@pytest.fixture
-def pg_url():
-    name = f"perisai_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        if os.environ.get("PERISAI_REQUIRE_PG"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable at {ADMIN_URL}: {exc}")
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_ingest_verify_stats_on_postgres(tmp_path, pg_url, corpus):

@@ -537,31 +537,6 @@ def test_withdrawal_with_another_reader_still_deletes(tmp_path, export, case):
     assert list_victims(case) == [] and findings(case, "media.victim_match") == []
 
 
-@pytest.fixture
-def pg_url():
-    import os
-    import uuid
-
-    from sqlalchemy import create_engine, text
-
-    admin_url = os.environ.get(
-        "PERISAI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    )
-    name = f"perisai_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        if os.environ.get("PERISAI_REQUIRE_PG"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable at {admin_url}: {exc}")
-    yield admin_url.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def test_registry_on_postgres(tmp_path, pg_url):
     export = tmp_path / "export"
     synth(export, messages=250, photos=12, seed=5)
