@@ -28,7 +28,8 @@ _ROW = {"top": "atas", "middle": "tengah", "bottom": "bawah"}
 _COL = {"left": "kiri", "centre": "tengah", "right": "kanan"}
 
 
-def _box(value: Any) -> list[int] | None:
+def region_box(value: Any) -> list[int] | None:
+    """A finding's `detail.region` as [x0, y0, x1, y1] (ints, x0 < x1, y0 < y1), or None."""
     if not isinstance(value, list | tuple) or len(value) != 4:
         return None
     try:
@@ -95,9 +96,9 @@ def _victim_media(conn: Connection, ids: list[Any]) -> dict[tuple[Any, str], dic
     out: dict[tuple[Any, str], dict[str, Any]] = {}
     for key, d in found.items():
         method = d.get("method") or d.get("algorithm")
-        box = _box(d.get("region"))
+        box = region_box(d.get("region"))
         partial = method in PARTIAL_METHODS and box is not None
-        source = _box(d.get("source_region")) if partial else None
+        source = region_box(d.get("source_region")) if partial else None
         out[key] = {
             "method": method,
             "partial": partial,

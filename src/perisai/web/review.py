@@ -29,6 +29,8 @@ from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..case import Case
+from ..reports.victims import area as victims_area
+from ..reports.victims import region_box
 from ..stages.previews import make_preview
 from ..store import models as m
 from ..users import budget
@@ -80,31 +82,10 @@ def _actor_names(conn: Connection, ids: set[int]) -> dict[int, str]:
     return out
 
 
-def _box(value: Any) -> list[int] | None:
-    """A finding's `detail.region` as [x0, y0, x1, y1] (ints, x0 < x1, y0 < y1), or None."""
-    if not isinstance(value, list | tuple) or len(value) != 4:
-        return None
-    try:
-        x0, y0, x1, y1 = (int(v) for v in value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if min(x0, y0) < 0 or x1 <= x0 or y1 <= y0:
-        return None
-    return [x0, y0, x1, y1]
-
-
 def area(box: list[int], width: int | None, height: int | None) -> str:
-    """A region in words: "x 120-560, y 40-400 of 800×600 px (about 30% of the image, centre)"."""
-    x0, y0, x1, y1 = box
-    text = f"x {x0}–{x1}, y {y0}–{y1}"
-    if not width or not height:
-        return text + " px"
-    share = max(1, round(100 * (min(x1, width) - x0) * (min(y1, height) - y0) / (width * height)))
-    cx, cy = (x0 + x1) / 2 / width, (y0 + y1) / 2 / height
-    row = "top" if cy < 1 / 3 else "bottom" if cy > 2 / 3 else "middle"
-    col = "left" if cx < 1 / 3 else "right" if cx > 2 / 3 else "centre"
-    where = "centre" if (row, col) == ("middle", "centre") else f"{row} {col}"
-    return f"{text} of {width}×{height} px (about {min(share, 100)}% of the image, {where})"
+    """A region in words: "x 120-560, y 40-400 of 800×600 px (about 30% of the image, centre)";
+    the English half of the caseworkers' report's wording."""
+    return victims_area(box, width, height)[1]
 
 
 def partial_matches(conn: Connection, shas: list[str]) -> list[dict[str, Any]]:
@@ -139,7 +120,7 @@ def partial_matches(conn: Connection, shas: list[str]) -> list[dict[str, Any]]:
         .order_by(F.c.id)
     ):
         d = r.detail or {}
-        box = _box(d.get("region"))
+        box = region_box(d.get("region"))
         if d.get("method") not in PARTIAL_METHODS or box is None:
             continue
         listed = d.get("list") if r.kind == "media.match" else None
@@ -153,7 +134,7 @@ def partial_matches(conn: Connection, shas: list[str]) -> list[dict[str, Any]]:
                 "method": d["method"],
                 "sha256": r.media_sha256,
                 "region": box,
-                "source_region": _box(d.get("source_region")),
+                "source_region": region_box(d.get("source_region")),
                 "list": listed,
                 "width": width,
                 "height": height,
