@@ -33,8 +33,6 @@ def bundle(
         f"signing key fingerprint {result['fingerprint']}"
         + (" (new key)" if result["signing_key_created"] else "")
     )
-    if result["reports_omitted"]:
-        human += f"\nwarning: reports omitted: {result['reports_omitted']}"
     emit(result, as_json, human)
 
 

@@ -102,12 +102,10 @@ def _export_custody(conn: Any) -> tuple[bytes, list[dict[str, Any]]]:
     return ("\n".join(lines) + "\n").encode("utf-8") if lines else b"", rows
 
 
-def _render_reports(case: Any, folder: Path, who: str | None) -> tuple[list[Path], str | None]:
-    """Files rendered by perisai.reports; (files, reason) where reason says why none came."""
-    try:
-        from ..reports import render
-    except ImportError:
-        return [], "perisai.reports is not available in this version"
+def _render_reports(case: Any, folder: Path, who: str | None) -> list[Path]:
+    """The reports a bundle carries (never the caseworkers' victims report), without pixels."""
+    from ..reports import render
+
     out: list[Path] = []
     for kind in REPORT_KINDS:
         try:
@@ -125,7 +123,7 @@ def _render_reports(case: Any, folder: Path, who: str | None) -> tuple[list[Path
                 f"the {kind} report could not be made, so no bundle was written "
                 f"({type(exc).__name__}: {exc})"
             ) from exc
-    return out, None
+    return out
 
 
 def _refuse_pixels(name: str, data: bytes) -> None:
@@ -187,7 +185,7 @@ def create_bundle(case: Any, out: Path | str, who: str | None = None) -> dict[st
     fingerprint = signing.fingerprint(private.public_key())
     with tempfile.TemporaryDirectory(prefix="perisai-bundle-") as tmp_name:
         tmp = Path(tmp_name)
-        report_files, reports_missing = _render_reports(case, tmp / "reports", who)
+        report_files = _render_reports(case, tmp / "reports", who)
         members: dict[str, bytes | Path] = {}
         for path in report_files:
             rel = path.resolve().relative_to((tmp / "reports").resolve()).as_posix()
@@ -256,7 +254,6 @@ def create_bundle(case: Any, out: Path | str, who: str | None = None) -> dict[st
                 "head_sha256": head["sha256"],
             },
             "signing_key": {"algorithm": "Ed25519", "fingerprint": fingerprint},
-            "reports_omitted": reports_missing,
             "files": files,
         }
         manifest_bytes = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
@@ -283,7 +280,6 @@ def create_bundle(case: Any, out: Path | str, who: str | None = None) -> dict[st
         "custody_head_seq": head["seq"],
         "signing_key_fingerprint": fingerprint,
         "signing_key_created": key_created,
-        "reports_omitted": reports_missing,
     }
     with case.begin() as conn:
         event = case.log(conn, "bundle.create", body, who)
@@ -296,5 +292,4 @@ def create_bundle(case: Any, out: Path | str, who: str | None = None) -> dict[st
         "signing_key_created": key_created,
         "custody_events": len(events),
         "custody_event": event["seq"],
-        "reports_omitted": reports_missing,
     }

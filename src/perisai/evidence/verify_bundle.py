@@ -415,6 +415,5 @@ def verify_bundle(
         "investigator": manifest.get("investigator"),
         "files": len(manifest["files"]),
         "custody_events": events,
-        "reports_omitted": manifest.get("reports_omitted"),
         "timestamp": stamp,
     }
