@@ -128,6 +128,18 @@ def watermark(conn: Connection, stage: Stage) -> int:
     return int(row.watermark)
 
 
+def stage_progress(conn: Connection, name: str) -> tuple[Any, ...]:
+    """(version, watermark) of another stage, for an `inputs()` signature that must change when
+    that stage rewrites rows it does not add (the regions stage fills in media_analysis)."""
+    return tuple(
+        conn.execute(
+            select(m.STAGE_STATE.c.version, m.STAGE_STATE.c.watermark).where(
+                m.STAGE_STATE.c.stage == name
+            )
+        ).all()
+    )
+
+
 def set_watermark(conn: Connection, stage: Stage, value: int) -> None:
     conn.execute(
         update(m.STAGE_STATE)

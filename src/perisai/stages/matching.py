@@ -19,7 +19,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from ..media.index import PDQIndex
 from ..store import models as m
-from .base import RecomputeStage, delete_findings
+from .base import RecomputeStage, delete_findings, stage_progress
 
 MF, MA, LH, HL = m.MEDIA_FILES, m.MEDIA_ANALYSIS, m.LIST_HASHES, m.HASH_LISTS
 OCC, MSG = m.MEDIA_OCCURRENCES, m.MESSAGES
@@ -43,13 +43,7 @@ class MatchStage(RecomputeStage):
             tuple(conn.execute(select(func.max(MA.c.id), func.count()).select_from(MA)).one()),
             tuple(conn.execute(select(func.max(HL.c.id))).one()),
             # The regions stage adds region hashes to media_analysis rows that already exist.
-            tuple(
-                conn.execute(
-                    select(m.STAGE_STATE.c.version, m.STAGE_STATE.c.watermark).where(
-                        m.STAGE_STATE.c.stage == "regions"
-                    )
-                ).all()
-            ),
+            stage_progress(conn, "regions"),
         ]
 
     def store(self, conn: Connection, results: Any) -> dict[str, int]:

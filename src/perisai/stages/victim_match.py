@@ -33,7 +33,7 @@ from ..media.index import PDQIndex
 from ..media.regions import MIN_QUALITY
 from ..stats import _latest
 from ..store import models as m
-from .base import RecomputeStage, delete_findings
+from .base import RecomputeStage, delete_findings, stage_progress
 from .matching import LOW_QUALITY
 
 MF, MA, OCC, MSG = m.MEDIA_FILES, m.MEDIA_ANALYSIS, m.MEDIA_OCCURRENCES, m.MESSAGES
@@ -64,13 +64,7 @@ class VictimMatchStage(RecomputeStage):
             span(OCC, OCC.c.id),
             span(MSG, MSG.c.id),
             # The regions stage writes into media_analysis rows that already exist.
-            tuple(
-                conn.execute(
-                    select(m.STAGE_STATE.c.version, m.STAGE_STATE.c.watermark).where(
-                        m.STAGE_STATE.c.stage == "regions"
-                    )
-                ).all()
-            ),
+            stage_progress(conn, "regions"),
         ]
 
     def store(self, conn: Connection, results: Any) -> dict[str, int]:
