@@ -34,6 +34,15 @@ _ERA_KEYS = {
 }
 
 
+# PostgreSQL's text type cannot hold NUL; Telegram's `\\x00` escape can put one in a name or a
+# message. Text columns get U+FFFD instead (flagged); the message's `raw` JSON keeps the original.
+NUL_STAND_IN = "\ufffd"
+
+
+def no_nul(value: str) -> str:
+    return value.replace("\x00", NUL_STAND_IN) if "\x00" in value else value
+
+
 def parse_timezone(value: str) -> tzinfo:
     """An IANA name (Asia/Kuala_Lumpur) or a fixed offset (+08:00, UTC+8)."""
     text = value.strip()
@@ -111,6 +120,22 @@ class Clock:
         else:
             return None
         return n if MIN_UNIX <= n <= self.max_unix else None
+
+    def quick(self, local: Any, unix: Any) -> datetime | None:
+        """UTC for the common case (a valid unixtime beside a local time, offset already
+        learnt this round), else None and the caller asks `resolve`. Same answers, less work."""
+        if (
+            self._countdown > 0
+            and self.inferred is not None
+            and type(unix) is str
+            and type(local) is str
+            and unix.isdigit()
+        ):
+            n = int(unix)
+            if MIN_UNIX <= n <= self.max_unix:
+                self._countdown -= 1
+                return _EPOCH + timedelta(seconds=n)
+        return None
 
     def resolve(self, local: Any, unix: Any, prefix: str = "date") -> TimeResult:
         if local is None and unix is None and prefix != "date":

@@ -20,8 +20,17 @@ from ..store.bulk import BulkInserter
 from ..store.rowhash import canonical, message_row_sha256, sha256_json
 from ..vault import Vault
 from . import media as media_mod
-from .ids import PeerId, chat_kind, decode_chat_id, marked_id, message_link
-from .normalize import Clock, canonical_text, content_view, media_refs, peer, service_detail
+from .ids import CHANNEL, PeerId, chat_kind, decode_chat_id, marked_id
+from .normalize import (
+    NUL_STAND_IN,
+    Clock,
+    canonical_text,
+    content_view,
+    media_refs,
+    no_nul,
+    peer,
+    service_detail,
+)
 
 BATCH = 2000
 T_MSG = m.MESSAGES
@@ -70,6 +79,7 @@ class ChatState:
     dups: dict[int, int] = field(default_factory=dict)
     senders: set[int] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
+    link_prefix: str = ""  # t.me/c/ links: channels and supergroups only
 
 
 class Writer:
@@ -100,7 +110,7 @@ class Writer:
             key: pk for pk, key in conn.execute(select(m.Actor.id, m.Actor.key))
         }
         self.actor_key = {pk: key for key, pk in self.actor_pk.items()}
-        self._actor_fast: dict[tuple[Any, str], int] = {}
+        self._actor_fast: dict[tuple[Any, str], tuple[int, list]] = {}
         self.media_pk: dict[str, int] = {}
         self.names: dict[tuple[int, str, str], list[datetime | None]] = {}
         self.next_pk = {
@@ -137,16 +147,34 @@ class Writer:
         return int(value)
 
     # -- actors -----------------------------------------------------------------------
+    def _known_sender(self, raw_id: Any, name: Any, when: datetime | None) -> int | None:
+        """The actor for a (raw id, display name) pair decoded before, with its name's span
+        widened to `when`; None when the pair is new (then `actor` does the full work)."""
+        if type(name) is not str or not name or type(raw_id) not in (str, int):
+            return None
+        hit = self._actor_fast.get((raw_id, name))
+        if hit is None:
+            return None
+        pk, span = hit
+        if when is not None:
+            if span[1] is None or when > span[1]:
+                span[1] = when
+            if span[0] is None or when < span[0]:
+                span[0] = when
+        return pk
+
     def actor(
         self, pid: PeerId | None, name: Any, raw_id: Any, when: datetime | None
     ) -> int | None:
         # Senders repeat: a (raw id, name) pair seen before skips decoding and lookups.
         fast = (raw_id, name) if type(raw_id) in (str, int) and type(name) is str and name else None
         if fast is not None:
-            pk = self._actor_fast.get(fast)
-            if pk is not None:
-                self._seen_name(pk, "display_name", name, when)
-                return pk
+            hit = self._actor_fast.get(fast)
+            if hit is not None:
+                self._seen_name(hit[0], "display_name", no_nul(name), when)
+                return hit[0]
+        if isinstance(name, str):
+            name = no_nul(name)
         if pid is not None:
             key, kind, tg = pid.key, pid.kind, pid.bare
         elif raw_id not in (None, ""):
@@ -167,11 +195,11 @@ class Writer:
         if isinstance(name, str) and name:
             self._seen_name(pk, "display_name", name, when)
         if fast is not None and pid is not None:
-            self._actor_fast[fast] = pk
+            self._actor_fast[fast] = (pk, self.names[(pk, "display_name", name)])
         return pk
 
     def bot(self, via: str, when: datetime | None) -> int:
-        username = via.strip().lstrip("@").lower()
+        username = no_nul(via.strip().lstrip("@").lower())
         key = f"bot:@{username}"
         pk = self.actor_pk.get(key)
         if pk is None:
@@ -219,6 +247,7 @@ class Writer:
 
             raise BadInput(f"chat {h.get('name')!r} has no usable id ({h.get('id')!r})")
         state.kind, state.bare = chat_kind(ctype), bare
+        state.link_prefix = f"https://t.me/c/{bare}/" if state.kind == CHANNEL else ""
         row = self.conn.execute(
             select(m.Chat.id).where(m.Chat.kind == state.kind, m.Chat.tg_id == bare)
         ).first()
@@ -231,7 +260,7 @@ class Writer:
                     kind=state.kind,
                     marked_id=marked_id(state.kind, bare),
                     type=ctype,
-                    name=h.get("name"),
+                    name=no_nul(h["name"]) if isinstance(h.get("name"), str) else h.get("name"),
                     first_export_id=self.export_id,
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
@@ -277,27 +306,49 @@ class Writer:
         batch, state.pending = state.pending, []
         if not batch:
             return
-        prepared = [self._prepare(state, msg) for msg in batch]
+        prepare = self._prepare
+        prepared = [(prepare(state, msg), msg) for msg in batch]
         latest = self._latest_versions(state, prepared) if state.existed else {}
         rows: list[dict[str, Any]] = []
         services: list[dict[str, Any]] = []
         occurrences: list[dict[str, Any]] = []
-        for row, msg, service in prepared:
-            prev = latest.get((row["message_id"], row["dup_index"]))
-            if prev and prev[1] == row["content_sha256"]:
-                self.totals["messages_unchanged"] += 1
-                continue
-            row["version"] = prev[0] + 1 if prev else 1
-            self.totals["messages_changed" if prev else "messages_new"] += 1
-            row["id"] = self._pk(T_MSG)
-            row["row_sha256"] = message_row_sha256(row)
-            self.messages_digest.update(row["row_sha256"].encode("ascii") + b"\n")
+        next_id = self.next_pk[T_MSG]
+        new = changed = unchanged = service_count = 0
+        digest = self.messages_digest.update
+        for (row, refs, service), msg in prepared:
+            if service is not None:
+                service_count += 1
+            if latest:
+                prev = latest.get((row["message_id"], row["dup_index"]))
+                if prev and prev[1] == row["content_sha256"]:
+                    unchanged += 1
+                    continue
+                if prev:
+                    row["version"] = prev[0] + 1
+                    changed += 1
+                else:
+                    new += 1
+            else:
+                new += 1
+            row["id"] = next_id
+            next_id += 1
+            row_sha = row["row_sha256"] = message_row_sha256(row)
+            digest(row_sha.encode("ascii") + b"\n")
             rows.append(row)
             if service is not None:
                 service["id"] = self._pk(m.SERVICE_EVENTS)
                 service["message_pk"] = row["id"]
                 services.append(service)
-            occurrences.extend(self._media(row["id"], msg))
+            if refs:
+                occurrences.extend(self._media(row["id"], msg, refs))
+        self.next_pk[T_MSG] = next_id
+        totals, counts = self.totals, state.counts
+        totals["messages_new"] += new
+        totals["messages_changed"] += changed
+        totals["messages_unchanged"] += unchanged
+        counts["messages"] = counts.get("messages", 0) + len(prepared)
+        if service_count:
+            counts["service"] = counts.get("service", 0) + service_count
         if rows:
             self.bulk.insert(rows)
         if services:
@@ -306,7 +357,7 @@ class Writer:
             self.conn.execute(insert(m.MEDIA_OCCURRENCES), occurrences)
 
     def _latest_versions(self, state: ChatState, prepared: list) -> dict:
-        ids = sorted({row["message_id"] for row, _, _ in prepared})
+        ids = sorted({row["message_id"] for (row, _, _), _ in prepared})
         out: dict[tuple[int, int], tuple[int, str]] = {}
         for i in range(0, len(ids), 500):
             query = select(T_MSG.c.message_id, T_MSG.c.dup_index, T_MSG.c.version).add_columns(
@@ -320,10 +371,17 @@ class Writer:
                     out[(mid, dup)] = (ver, content)
         return out
 
-    def _prepare(self, state: ChatState, msg: dict[str, Any]) -> tuple[dict, dict, dict | None]:
+    def _prepare(
+        self, state: ChatState, msg: dict[str, Any]
+    ) -> tuple[dict, list[tuple[str, str]], dict | None]:
+        # The hot path of ingest: common shapes take early, cheap branches; anything unusual
+        # falls through to the general code. Behaviour is the same either way (tests).
+        get = msg.get
         flags: list[str] = []
-        raw_id = msg.get("id")
-        if isinstance(raw_id, int | float) and not isinstance(raw_id, bool):
+        raw_id = get("id")
+        if type(raw_id) is int:
+            mid = raw_id
+        elif isinstance(raw_id, int | float) and not isinstance(raw_id, bool):
             mid = int(raw_id)
         elif isinstance(raw_id, str) and raw_id.lstrip("-").isdigit():
             mid, flags = int(raw_id), ["string_id"]
@@ -336,41 +394,53 @@ class Writer:
             dup_index = state.dups.get(mid, 0) + 1
             state.dups[mid] = dup_index
             flags.append("duplicate_id")
-        mtype = str(msg.get("type", "missing_type"))
+        mtype = get("type", "missing_type")
+        if type(mtype) is not str:
+            mtype = str(mtype)
         if "_not_an_object" in msg:
             flags.append("not_an_object")
-        if mtype not in ("message", "service"):
+        is_service = mtype == "service"
+        if not is_service and mtype != "message":
             flags.append(f"type_{mtype}")
-        when = self.clock.resolve(msg.get("date"), msg.get("date_unixtime"))
-        if when.flags:
-            flags.extend(when.flags)
+        local, unix = get("date"), get("date_unixtime")
+        utc = self.clock.quick(local, unix)
+        if utc is not None:
+            date_local, time_source = local, "unixtime"
+        else:
+            when = self.clock.resolve(local, unix)
+            if when.flags:
+                flags.extend(when.flags)
+            utc = when.utc
+            date_local = when.local if isinstance(when.local, str) else None
+            time_source = when.source
         edited_utc = None
-        if msg.get("edited") is not None or msg.get("edited_unixtime") is not None:
-            edited = self.clock.resolve(msg.get("edited"), msg.get("edited_unixtime"), "edited")
+        if get("edited") is not None or get("edited_unixtime") is not None:
+            edited = self.clock.resolve(get("edited"), get("edited_unixtime"), "edited")
             flags.extend(edited.flags)
             edited_utc = edited.utc
-        is_service = mtype == "service"
         id_key, name_key = ("actor_id", "actor") if is_service else ("from_id", "from")
-        pid = peer(msg.get(id_key))
-        if msg.get(id_key) is not None and pid is None:
-            flags.append(f"malformed_{id_key}")
-        if name_key in msg and msg[name_key] is None:
+        raw_from, name = get(id_key), get(name_key)
+        if name is None and name_key in msg:
             flags.append("deleted_account")
-        sender = self.actor(pid, msg.get(name_key), msg.get(id_key), when.utc)
+        sender = self._known_sender(raw_from, name, utc)
+        if sender is None:
+            pid = peer(raw_from)
+            if raw_from is not None and pid is None:
+                flags.append(f"malformed_{id_key}")
+            sender = self.actor(pid, name, raw_from, utc)
         if sender is not None:
             state.senders.add(sender)
         fwd_pk = None
-        if msg.get("forwarded_from_id") is not None:
+        if "forwarded_from_id" in msg and msg["forwarded_from_id"] is not None:
             fwd_pk = self.actor(
-                peer(msg["forwarded_from_id"]),
-                msg.get("forwarded_from"),
-                msg["forwarded_from_id"],
-                when.utc,
+                peer(msg["forwarded_from_id"]), get("forwarded_from"), msg["forwarded_from_id"], utc
             )
-        via = msg.get("via_bot") if isinstance(msg.get("via_bot"), str) else None
+        via = get("via_bot")
+        if via is not None and type(via) is not str:
+            via = None
         if via:
-            self.bot(via, when.utc)
-        raw_text = msg.get("text", "")
+            self.bot(via, utc)
+        raw_text = get("text", "")
         entities: list[dict[str, Any]]
         if type(raw_text) is str:
             # A plain run has no entities; `text_entities` would only repeat it as "plain".
@@ -378,17 +448,19 @@ class Writer:
         elif raw_text or "text_entities" not in msg:
             text, entities = canonical_text(raw_text)
         else:
-            text, entities = canonical_text(msg.get("text_entities"))
-        sender_key = self.actor_key.get(sender) if sender is not None else None
+            text, entities = canonical_text(get("text_entities"))
+        if "\x00" in text:  # PostgreSQL cannot store NUL in text; `raw` keeps the original
+            text = text.replace("\x00", NUL_STAND_IN)
+            flags.append("nul_in_text")
         raw = canonical(msg)
-        view = content_view(msg, sender_key, when.utc)
+        view = content_view(msg, self.actor_key.get(sender) if sender is not None else None, utc)
         for key in self.extra_keys:
             view.pop(key, None)
         refs = media_refs(msg)
         if refs:
             view["_media"] = [self._probe(ref).fingerprint for _, ref in refs]
-        content = sha256_json(view)
-        reply = msg.get("reply_to_message_id")
+        reply = get("reply_to_message_id")
+        forwarded = get("forwarded_from")
         row = {
             "chat_id": state.pk,
             "message_id": mid,
@@ -396,39 +468,36 @@ class Writer:
             "version": 1,
             "export_id": self.export_id,
             "type": mtype,
-            "date_utc": when.utc,
-            "date_local": when.local if isinstance(when.local, str) else None,
-            "time_source": when.source,
+            "date_utc": utc,
+            "date_local": date_local,
+            "time_source": time_source,
             "sender_id": sender,
             "text": text,
             "entities": entities,
             "reply_to": int(reply) if isinstance(reply, int | float) else None,
-            "forwarded_from": msg.get("forwarded_from")
-            if isinstance(msg.get("forwarded_from"), str)
-            else None,
+            "forwarded_from": no_nul(forwarded) if type(forwarded) is str else None,
             "forwarded_from_id": fwd_pk,
-            "via_bot": via,
+            "via_bot": no_nul(via) if via else via,
             "edited_utc": edited_utc,
             "flags": flags,
-            "link": message_link(state.kind, state.bare, mid),
+            "link": f"{state.link_prefix}{mid}" if state.link_prefix and mid > 0 else None,
             "raw": raw,
-            "content_sha256": content,
+            "content_sha256": sha256_json(view),
         }
-        state.counts["messages"] = state.counts.get("messages", 0) + 1
-        if is_service:
-            state.counts["service"] = state.counts.get("service", 0) + 1
         service = None
         if is_service:
             service = {
-                "action": str(msg.get("action", "unknown")),
+                "action": str(get("action", "unknown")),
                 "actor_id": sender,
                 "detail": {k: v for k, v in service_detail(msg).items() if k not in self.raw_only},
             }
-        return row, msg, service
+        return row, refs, service
 
     # -- media ------------------------------------------------------------------------
-    def _media(self, message_pk: int, msg: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        for role, ref in media_refs(msg):
+    def _media(
+        self, message_pk: int, msg: dict[str, Any], refs: list[tuple[str, str]]
+    ) -> Iterator[dict[str, Any]]:
+        for role, ref in refs:
             result = self._probe(ref)
             self.totals[f"media_{result.status}"] += 1
             media_id = None
@@ -445,9 +514,9 @@ class Writer:
                 "role": role,
                 "media_id": media_id,
                 "status": result.status,
-                "export_path": ref,
+                "export_path": no_nul(ref),
                 "declared": media_mod.declared(msg, role),
-                "reason": result.reason,
+                "reason": no_nul(result.reason) if result.reason else result.reason,
             }
 
     def _probe(self, ref: str) -> media_mod.MediaResult:

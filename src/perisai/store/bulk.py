@@ -4,7 +4,8 @@ On SQLite, SQLAlchemy's per-row parameter processing costs more than the insert 
 rows go straight to the driver's executemany with values converted the way SQLAlchemy stores
 them (DATETIME as 'YYYY-MM-DD HH:MM:SS.ffffff', JSON as text). Reading back through
 SQLAlchemy gives the same values; verify's row hashes prove it on every run. Other databases
-take the ordinary Core path.
+go through PostgreSQL's COPY (psycopg's `Cursor.copy`), several times faster than
+executemany of INSERTs; any other database takes the ordinary Core path.
 """
 
 from __future__ import annotations
@@ -47,8 +48,18 @@ class BulkInserter:
     def __init__(self, conn: Connection, table: Table) -> None:
         self.conn, self.table = conn, table
         self.fast = conn.dialect.name == "sqlite"
+        self.copy = conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+        names = [c.name for c in table.columns]
+        if self.copy:
+            # COPY's text format: psycopg adapts ints, strings and datetimes; JSON columns go
+            # as their serialised text, which PostgreSQL parses into json on the way in.
+            self.names = names
+            self.converters: list[tuple[str, Callable[[Any], Any]]] = [
+                (c.name, _json) for c in table.columns if isinstance(c.type, JSON)
+            ]
+            self.getter = itemgetter(*names)
+            self.sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
         if self.fast:
-            names = [c.name for c in table.columns]
             self.names = names
             # Rows are converted in place (callers hash them first), then pulled out in column
             # order by one C-level itemgetter.
@@ -64,6 +75,9 @@ class BulkInserter:
         """Insert rows that hold every column. On SQLite the dicts are converted in place."""
         if not rows:
             return
+        if self.copy:
+            self._copy(rows)
+            return
         if not self.fast:
             self.conn.execute(insert(self.table), list(rows))
             return
@@ -74,3 +88,13 @@ class BulkInserter:
                 row[name] = conv(row[name])
             values.append(getter(row))
         self.conn.exec_driver_sql(self.sql, values)
+
+    def _copy(self, rows: Sequence[dict[str, Any]]) -> None:
+        getter, converters = self.getter, self.converters
+        dbapi = self.conn.connection.dbapi_connection
+        assert dbapi is not None
+        with dbapi.cursor() as cur, cur.copy(self.sql) as copy:  # type: ignore[attr-defined]
+            for row in rows:
+                for name, conv in converters:
+                    row[name] = conv(row[name])
+                copy.write_row(getter(row))

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -74,9 +75,13 @@ MESSAGE_FIELDS = (
 )
 
 
+_MESSAGE_VALUES = itemgetter(*MESSAGE_FIELDS)
+
+
 def message_row_sha256(row: Mapping[str, Any]) -> str:
     """Every stored column; `raw` is appended as it is rather than escaped into JSON again."""
-    h = hashlib.sha256(canonical_bytes([row[f] for f in MESSAGE_FIELDS]))
+    # A tuple serialises exactly as the list of the same values would (a JSON array).
+    h = hashlib.sha256(canonical_bytes(_MESSAGE_VALUES(row)))
     h.update(b"\n")
     h.update(row["raw"].encode("utf-8"))
     return h.hexdigest()
