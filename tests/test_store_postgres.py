@@ -45,3 +45,50 @@ def test_same_export_twice_on_postgres(tmp_path, pg_url):
     ingest(case, export)
     assert ingest(case, export)["unchanged"]
     assert stats(case)["exports"] == 1
+
+
+def _nul_export(tmp_path):
+    """Telegram writes control characters as \\xNN: a NUL in a name, a message, a chat title,
+    a bot and a media path (refused as unsafe, but its occurrence is still recorded)."""
+    export = write_export(
+        tmp_path / "nul",
+        [
+            msg(1, text="a\x00b", **{"from": "Na\x00me", "from_id": "user77"}),
+            msg(2, text=[{"type": "bold", "text": "x\x00"}], via_bot="@b\x00ot"),
+            msg(3, photo="photos/p\x00.jpg", forwarded_from="F\x00wd"),
+        ],
+        name="Gr\x00oup",
+    )
+    return export
+
+
+def _check_nul_case(case):
+    from sqlalchemy import select
+
+    from perisai.store import models as m
+
+    with case.engine.connect() as conn:
+        rows = {r.message_id: r for r in conn.execute(select(m.MESSAGES)).mappings().fetchall()}
+        names = [v for (v,) in conn.execute(select(m.ACTOR_NAMES.c.value))]
+        chat = conn.execute(select(m.CHATS.c.name)).scalar()
+        paths = [p for (p,) in conn.execute(select(m.MEDIA_OCCURRENCES.c.export_path))]
+    assert rows[1]["text"] == "a\ufffdb" and "nul_in_text" in rows[1]["flags"]
+    assert "\\u0000" in rows[1]["raw"]  # the original survives in the raw JSON
+    assert rows[2]["text"] == "x\ufffd" and rows[2]["via_bot"] == "@b\ufffdot"
+    assert rows[3]["forwarded_from"] == "F\ufffdwd"
+    assert "Na\ufffdme" in names and "b\ufffdot" in names
+    assert chat == "Gr\ufffdoup" and paths == ["photos/p\ufffd.jpg"]
+    assert verify(case)["ok"]
+
+
+def test_nul_characters_on_postgres(tmp_path, pg_url):
+    # PostgreSQL's text type cannot hold NUL: this was an internal error before.
+    case = Case.open(tmp_path / "case", db=pg_url)
+    assert ingest(case, _nul_export(tmp_path))["messages_new"] == 3
+    _check_nul_case(case)
+
+
+def test_nul_characters_on_sqlite_match(tmp_path):
+    case = Case.open(tmp_path / "case")
+    assert ingest(case, _nul_export(tmp_path))["messages_new"] == 3
+    _check_nul_case(case)
