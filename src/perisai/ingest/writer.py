@@ -266,6 +266,12 @@ class Writer:
             ).inserted_primary_key[0]  # type: ignore[index]
 
     def add(self, state: ChatState, msg: Any) -> None:
+        if state.pk is not None and type(msg) is dict:  # the usual case, kept short
+            pending = state.pending
+            pending.append(msg)
+            if len(pending) >= BATCH:
+                self._flush(state)
+            return
         if state.pk is None:
             state.pending.append(msg if isinstance(msg, dict) else {"_not_an_object": msg})
             era = self._decide_era(msg) if isinstance(msg, dict) else None

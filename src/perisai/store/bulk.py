@@ -44,11 +44,16 @@ def _converter(column: Any) -> Callable[[Any], Any] | None:
     return None
 
 
+USE_COPY = True  # benchmarks/scale_postgres.py switches it off to measure the INSERT path
+
+
 class BulkInserter:
     def __init__(self, conn: Connection, table: Table) -> None:
         self.conn, self.table = conn, table
         self.fast = conn.dialect.name == "sqlite"
-        self.copy = conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+        self.copy = (
+            USE_COPY and conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
+        )
         names = [c.name for c in table.columns]
         if self.copy:
             # COPY's text format: psycopg adapts ints, strings and datetimes; JSON columns go

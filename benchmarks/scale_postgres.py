@@ -1,0 +1,180 @@
+"""A hotline-sized case on PostgreSQL: ingest of N synthetic messages (rate, memory), then
+query plans and the at-risk report on that case.
+
+    .venv/bin/python benchmarks/scale_postgres.py ingest --messages 1000000
+    .venv/bin/python benchmarks/scale_postgres.py ingest --messages 10000000 \\
+        --workdir /tmp/scale10m --keep perisai_scale_10m      # the issue's size; keeps the case
+    .venv/bin/python benchmarks/scale_postgres.py plans --workdir /tmp/scale10m \\
+        --keep perisai_scale_10m                               # EXPLAIN ANALYZE, see below
+
+`ingest` writes a text-only `perisai synth` export of N messages (reused from --workdir when
+there; not timed) and ingests it, each contender in its own child process so that its peak
+resident memory is its own (VmHWM after a reset, so key derivation and migrations do not count):
+
+  PostgreSQL COPY     perisai's ingest into PostgreSQL (COPY for the messages table);
+  PostgreSQL INSERT   the same with COPY switched off (SQLAlchemy Core executemany, what
+                      perisai did before), at --peer-messages at most: it is the slow one;
+  SQLite              the same export into the default SQLite case (skip with --no-sqlite).
+
+The PostgreSQL database is created on --pg-url's server and dropped afterwards, unless --keep
+NAME is given: then database NAME and the case in WORKDIR/case-postgresql stay for `plans`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("PERISAI_PASSPHRASE", "scale benchmark passphrase")
+os.environ.setdefault("PERISAI_INVESTIGATOR", "bench")
+HERE = Path(__file__).resolve().parent
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _status_mb(field: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def _child_ingest(export: str, case_dir: str, db: str | None, copy: bool) -> None:
+    """Runs in a fresh process: open the case (not timed), ingest, print one JSON line."""
+    import resource
+
+    from perisai.case import Case
+    from perisai.ingest.telegram_export import ingest
+    from perisai.store import bulk
+
+    bulk.USE_COPY = copy
+    case = Case.open(Path(case_dir), db=db)
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # VmHWM restarts from here
+        reset = True
+    except OSError:
+        reset = False
+    t0, c0 = time.perf_counter(), time.process_time()
+    summary = ingest(case, export)
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    peak = _status_mb("VmHWM") if reset else None
+    if peak is None:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    case.close()
+    print(
+        json.dumps(
+            {"messages": summary["messages_new"], "seconds": seconds, "cpu": cpu, "peak": peak}
+        )
+    )
+
+
+def _run_child(export: Path, case_dir: Path, db: str | None, copy: bool) -> dict[str, Any]:
+    shutil.rmtree(case_dir, ignore_errors=True)
+    cmd = [sys.executable, __file__, "_child", str(export), str(case_dir), db or "", str(copy)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"child failed ({' '.join(cmd)}):\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _database(url: str, name: str, create: bool) -> str:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if create:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def export_for(n: int, work: Path) -> Path:
+    from perisai.synth import synth
+
+    export = work / f"text-{n}"
+    if not (export / "result.json").exists():
+        t0 = time.perf_counter()
+        synth(export, messages=n, photos=0, seed=9)
+        print(f"synth: {n:,} messages in {time.perf_counter() - t0:.0f} s (not counted)")
+    return export
+
+
+def ingest_bench(args: argparse.Namespace) -> None:
+    work = args.workdir
+    work.mkdir(parents=True, exist_ok=True)
+    export = export_for(args.messages, work)
+    rows = []
+    name = args.keep or f"perisai_scale_{os.getpid()}"
+    target = _database(args.pg_url, name, create=True)
+    try:
+        rows.append(("PostgreSQL COPY", _run_child(export, work / "case-postgresql", target, True)))
+        if args.peer_messages:
+            peer = export if args.peer_messages >= args.messages else None
+            peer = peer or export_for(args.peer_messages, work)
+            scratch = _database(args.pg_url, name + "_insert", create=True)
+            try:
+                result = _run_child(peer, work / "case-pg-insert", scratch, False)
+            finally:
+                _database(args.pg_url, name + "_insert", create=False)
+            rows.append(("PostgreSQL INSERT", result))
+        if not args.no_sqlite:
+            rows.append(("SQLite", _run_child(export, work / "case-sqlite", None, True)))
+    finally:
+        if not args.keep:
+            _database(args.pg_url, name, create=False)
+            shutil.rmtree(work / "case-postgresql", ignore_errors=True)
+        shutil.rmtree(work / "case-sqlite", ignore_errors=True)
+        shutil.rmtree(work / "case-pg-insert", ignore_errors=True)
+    size = (export / "result.json").stat().st_size
+    print(
+        f"set-up: {os.cpu_count()} cores, Python {platform.python_version()}; export of "
+        f"{args.messages:,} text messages by perisai synth ({size / 1e6:,.0f} MB); PostgreSQL "
+        "on the same machine; each run in a fresh process, peak = VmHWM of the ingest alone"
+    )
+    print()
+    print("| contender | messages | seconds | messages/s | CPU s | peak RSS MB |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for label, r in rows:
+        rate = r["messages"] / r["seconds"]
+        print(
+            f"| {label} | {r['messages']:,} | {r['seconds']:.0f} | {rate:,.0f} | "
+            f"{r['cpu']:.0f} | {r['peak']:.0f} |"
+        )
+    if args.keep:
+        print(f"\nkept: database {name}, case {work / 'case-postgresql'}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "_child":
+        export, case_dir, db, copy = argv[1:5]
+        _child_ingest(export, case_dir, db or None, copy == "True")
+        return
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    ing = sub.add_parser("ingest", help="ingest N messages into PostgreSQL and SQLite")
+    ing.add_argument("--messages", type=int, default=1_000_000)
+    ing.add_argument("--peer-messages", type=int, default=200_000, help="0 to skip INSERT")
+    ing.add_argument("--no-sqlite", action="store_true")
+    for p in (ing,):
+        p.add_argument("--workdir", type=Path, default=Path("/tmp/perisai-scale-pg"))
+        p.add_argument("--pg-url", default=DEFAULT_PG)
+        p.add_argument("--keep", metavar="NAME", help="keep database NAME and the case")
+    args = ap.parse_args(argv)
+    if args.command == "ingest":
+        ingest_bench(args)
+
+
+if __name__ == "__main__":
+    main()
