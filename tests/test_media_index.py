@@ -107,9 +107,9 @@ def test_bad_arguments():
 
 
 def test_memory_bytes_mih():
-    ix = PDQIndex(["00" * 32] * 1000)
-    # codes + one int32 per hash and table + 16 offset tables
-    assert ix.memory_bytes == 1000 * 32 + 16 * 1000 * 4 + 16 * 65537 * 8
+    ix = PDQIndex(["00" * 32] * 1000, nhash=16)
+    # codes + one int32 per hash and table + 16 int32 offset tables of 2**16 + 1
+    assert ix.memory_bytes == 1000 * 32 + 16 * 1000 * 4 + 16 * 65537 * 4
 
 
 def test_small_batches_same_answer(data):
