@@ -12,9 +12,9 @@ processes (one thread each), checks that media_analysis, findings, clusters and 
 identical, and prints the set-up and a table: seconds, images per second and the Dask overhead
 against the local pool. Cluster start-up is timed apart from triage.
 
-`--pg-messages N` instead measures ingest of a text-only synthetic export of N messages into
-PostgreSQL through `--db` (`--pg-url`, default the local test server), in a database the script
-creates and drops again, against the same export into SQLite.
+`--pg-messages N` runs `benchmarks/scale_postgres.py ingest --messages N` (PostgreSQL ingest
+by COPY against INSERT and SQLite); that script also times the reports on the 10-million-
+message case, and `benchmarks/scale_pdq.py` measures PDQ matching at 10 million hashes.
 """
 
 from __future__ import annotations
@@ -76,8 +76,21 @@ def main() -> None:
     ap.add_argument("--pg-messages", type=int, help="measure PostgreSQL ingest of N messages")
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = ap.parse_args()
-    if args.pg_messages:
-        postgres_ingest(args.pg_messages, args.pg_url, args.workdir)
+    if args.pg_messages:  # kept for old command lines: scale_postgres.py does this now
+        import scale_postgres
+
+        work = args.workdir or Path(tempfile.mkdtemp(prefix="perisai-scale-"))
+        scale_postgres.main(
+            [
+                "ingest",
+                "--messages",
+                str(args.pg_messages),
+                "--workdir",
+                str(work),
+                "--pg-url",
+                args.pg_url,
+            ]
+        )
         return
 
     import dask
@@ -159,54 +172,6 @@ def main() -> None:
     print(f"same results (media_analysis, findings, cluster_members, previews): {same}")
     if not same:
         sys.exit(1)
-
-
-def postgres_ingest(n: int, url: str, workdir: Path | None) -> None:
-    import resource
-
-    import sqlalchemy as sa
-
-    from perisai.case import Case
-    from perisai.ingest.telegram_export import ingest
-    from perisai.synth import synth
-
-    work = workdir or Path(tempfile.mkdtemp(prefix="perisai-scale-"))
-    work.mkdir(parents=True, exist_ok=True)
-    export = work / f"text-{n}"
-    if not (export / "result.json").exists():
-        synth(export, messages=n, photos=0, seed=9)
-    name = f"perisai_scale_{os.getpid()}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    rows = []
-    try:
-        target = sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
-        for label, db in (("PostgreSQL", target), ("SQLite", None)):
-            root = work / f"case-{label.lower()}"
-            shutil.rmtree(root, ignore_errors=True)
-            case = Case.open(root, db=db)
-            t0 = time.perf_counter()
-            result = ingest(case, export)
-            seconds = time.perf_counter() - t0
-            case.engine.dispose()
-            rows.append((label, result["messages_new"], seconds))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"set-up: {os.cpu_count()} cores, Python {platform.python_version()}, export "
-        f"{export} ({(export / 'result.json').stat().st_size / 1e6:.0f} MB), PostgreSQL at "
-        f"{sa.engine.make_url(url).host} (same machine), database created and dropped"
-    )
-    print()
-    print("| database | messages | seconds | messages/s |")
-    print("| --- | ---: | ---: | ---: |")
-    for label, count, seconds in rows:
-        print(f"| {label} | {count:,} | {seconds:.1f} | {count / seconds:,.0f} |")
-    print(f"\nprocess peak RSS (both runs and synth): {peak:.0f} MB")
 
 
 if __name__ == "__main__":
