@@ -213,3 +213,45 @@ def test_tables_cut_the_bits_in_order(codes, nhash):
     for start, (length, _) in zip(starts, tables, strict=True):
         expected = bits[:, start : start + length] @ (1 << np.arange(length - 1, -1, -1))
         assert (idx._substring(codes[:200], start, length) == expected).all()
+
+
+def test_list_import_finds_duplicates_across_batches_from_the_database(tmp_path, monkeypatch):
+    # Loading a list of 10^7 hashes keeps no in-memory set of every hash: a duplicate of a hash
+    # an earlier batch stored is found in the database. Batches of 3 here, so that the same
+    # counts as one big batch must come out of several.
+    import json
+
+    from sqlalchemy import select
+
+    from perisai import hashlists
+    from perisai.case import Case
+    from perisai.store import models as m
+
+    monkeypatch.setattr(hashlists, "BATCH", 3)
+    h = {k: bytes([i + 1]).hex() * 32 for i, k in enumerate("ABCDEFG")}
+
+    def add(k):
+        return {"hash": h[k], "hashType": "pdq", "caseId": k.lower(), "quality": 90}
+
+    def withdraw(k):
+        return {"hash": h[k], "hashType": "pdq", "status": "withdrawn"}
+
+    records = [add("A"), add("B"), add("C")]  # batch 1: stored
+    records += [add("A"), add("D"), withdraw("D")]  # A duplicates batch 1; D never stored
+    records += [add("B"), add("B"), add("E"), add("F")]  # B twice: both duplicates
+    records += [withdraw("C"), add("C")]  # stored, withdrawn, stored again
+    records += [{"action": "withdraw", "caseId": "e"}, add("G")]  # E withdrawn by its id
+    path = tmp_path / "list.json"
+    path.write_text(json.dumps(records))
+    case = Case.open(tmp_path / "case")
+    result = hashlists.import_list(case, path, "hotline", "ncii")
+    assert (result["added"], result["duplicates"], result["withdrawn"]) == (7, 3, 3)
+    assert result["by_algorithm"] == {"pdq": 8}  # every hash once read as new, D and C twice
+    with case.engine.connect() as conn:
+        rows = conn.execute(
+            select(m.LIST_HASHES.c.value, m.LIST_HASHES.c.source_id).order_by(m.LIST_HASHES.c.id)
+        ).all()
+    assert [(v, s) for v, s in rows] == [(h[k], k.lower()) for k in "ABFCG"]
+    # a second import of the same list stores everything again: duplicates are per import
+    again = hashlists.import_list(case, path, "hotline", "ncii")
+    assert (again["added"], again["duplicates"]) == (7, 3)

@@ -56,8 +56,22 @@ def import_list(
             )
         ).inserted_primary_key[0]  # type: ignore[index]
         same_name = select(m.HASH_LISTS.c.id).where(m.HASH_LISTS.c.name == name)
-        seen: set[tuple[str, str]] = set()
+        # Duplicates within this import: a hash already waiting in `pending`, or one an earlier
+        # batch of this import stored (looked up per batch in the database, so a list of 10^7
+        # hashes needs no set of 10^7 keys in memory).
         pending: list[dict[str, Any]] = []
+        pending_keys: set[tuple[str, str]] = set()
+        checked = 0  # pending[:checked] are known not to be stored yet
+
+        def settle() -> None:
+            nonlocal pending, checked
+            new, dropped = _drop_stored(conn, list_id, pending[checked:])
+            for p in dropped:
+                counts["duplicates"] += 1
+                by_algorithm[p["algorithm"]] -= 1  # counted when it was read
+            pending = pending[:checked] + new if dropped else pending
+            checked = len(pending)
+
         reader = ListReader(path, fmt)
         # A ListFormatError (a BadInput) raised while reading rolls the whole import back.
         for record in reader:
@@ -65,6 +79,7 @@ def import_list(
             if record.withdrawn:
                 # A withdrawal removes the hash from every import of this list; NCMEC and
                 # StopNCII may withdraw by their item id alone.
+                settle()  # a waiting hash that an earlier batch stored counts as a duplicate
                 if record.algorithm == WITHDRAW_BY_ID:
                     where = m.LIST_HASHES.c.source_id == record.value
                     pending = [p for p in pending if p["source_id"] != record.value]
@@ -73,16 +88,17 @@ def import_list(
                         m.LIST_HASHES.c.value == record.value
                     )
                     pending = [p for p in pending if (p["algorithm"], p["value"]) != key]
+                pending_keys = {(p["algorithm"], p["value"]) for p in pending}
+                checked = len(pending)
                 conn.execute(
                     delete(m.LIST_HASHES).where(m.LIST_HASHES.c.list_id.in_(same_name), where)
                 )
-                seen.discard(key)
                 counts["withdrawn"] += 1
                 continue
-            if key in seen:
+            if key in pending_keys:
                 counts["duplicates"] += 1
                 continue
-            seen.add(key)
+            pending_keys.add(key)
             pending.append(
                 {
                     "list_id": list_id,
@@ -94,9 +110,12 @@ def import_list(
             )
             by_algorithm[record.algorithm] = by_algorithm.get(record.algorithm, 0) + 1
             if len(pending) >= BATCH:
-                conn.execute(insert(m.LIST_HASHES), pending)
+                settle()
+                if pending:
+                    conn.execute(insert(m.LIST_HASHES), pending)
                 counts["added"] += len(pending)
-                pending = []
+                pending, pending_keys, checked = [], set(), 0
+        settle()
         if pending:
             conn.execute(insert(m.LIST_HASHES), pending)
             counts["added"] += len(pending)
@@ -118,3 +137,27 @@ def import_list(
         )
         case.log(conn, "hashlist.import", summary, who)
     return summary
+
+
+def _drop_stored(
+    conn: Any, list_id: int, pending: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`pending` split into the hashes import `list_id` has not stored yet and those it has."""
+    if not pending:
+        return pending, []
+    by_algorithm: dict[str, list[str]] = {}
+    for p in pending:
+        by_algorithm.setdefault(p["algorithm"], []).append(p["value"])
+    stored: set[tuple[str, str]] = set()
+    lh = m.LIST_HASHES.c
+    for algorithm, values in by_algorithm.items():
+        # by (algorithm, value), the index every list hash has; list_id is checked here, as a
+        # condition on it could lead SQLite to scan this import's rows through the list_id index
+        rows = conn.execute(
+            select(lh.list_id, lh.value).where(lh.algorithm == algorithm, lh.value.in_(values))
+        )
+        stored.update((algorithm, v) for lid, v in rows if lid == list_id)
+    if not stored:
+        return pending, []
+    kept = [p for p in pending if (p["algorithm"], p["value"]) not in stored]
+    return kept, [p for p in pending if (p["algorithm"], p["value"]) in stored]

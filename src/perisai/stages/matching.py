@@ -15,15 +15,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, func, insert, select
 
-from ..media.index import PDQIndex
+from ..media.index import PDQIndex, parse_hashes
 from ..store import models as m
 from .base import RecomputeStage, delete_findings, stage_progress
 
 MF, MA, LH, HL = m.MEDIA_FILES, m.MEDIA_ANALYSIS, m.LIST_HASHES, m.HASH_LISTS
 OCC, MSG = m.MEDIA_OCCURRENCES, m.MESSAGES
 LOW_QUALITY = 50  # PDQ's own guidance: below this a hash is too weak to trust alone
+LOAD_CHUNK = 100_000  # list hashes read from the database at a time
 
 
 class MatchStage(RecomputeStage):
@@ -106,17 +108,15 @@ class MatchStage(RecomputeStage):
         return out
 
     def _pdq(self, conn: Connection, lists: dict[int, Any]) -> list[tuple[Any, ...]]:
-        entries = conn.execute(
-            select(LH.c.list_id, LH.c.value, LH.c.quality).where(
-                LH.c.algorithm.in_(("pdq", "vpdq"))
-            )
-        ).all()
-        if not entries:
+        entries = _pdq_entries(conn)
+        if entries is None:
             return []
-        thresholds = [lists[e.list_id].threshold for e in entries]
+        codes, entry_list, entry_quality = entries
+        list_ids, inverse = np.unique(entry_list, return_inverse=True)
+        thresholds = np.array([lists[int(i)].threshold for i in list_ids], np.int32)[inverse]
         # Exact multi-index hashing (media/index.py) at the loosest list threshold; each
         # list's own threshold is applied to the hits.
-        index = PDQIndex([e.value for e in entries], threshold=max(thresholds))
+        index = PDQIndex(codes, threshold=int(thresholds.max()))
         out: list[tuple[Any, ...]] = []
         analysed = conn.execute(
             select(MA.c.media_id, MF.c.sha256, MA.c.kind, MA.c.pdq, MA.c.pdq_quality)
@@ -156,23 +156,21 @@ class MatchStage(RecomputeStage):
                 best[position] = found[0]
             by_list: dict[int, int] = {}
             for position, distance in best.items():
-                list_id = entries[position].list_id
+                list_id = int(entry_list[position])
                 if list_id not in by_list or distance < best[by_list[list_id]]:
                     by_list[list_id] = position
             for list_id, position in sorted(by_list.items()):
                 note: dict[str, Any] = {"method": "vpdq" if kind == "video" else "pdq"}
                 if position in region_of:
                     note.update(method="pdq_region", region=region_of[position][1:])
-                entry = entries[position]
-                if (quality or 0) < LOW_QUALITY or (entry.quality or 100) < LOW_QUALITY:
+                entry_q = int(entry_quality[position]) or 100  # none recorded: trusted
+                if (quality or 0) < LOW_QUALITY or entry_q < LOW_QUALITY:
                     note["low_quality"] = True  # flagged for a person, not trusted on its own
                 if kind == "video":
                     matched = sum(
                         1
                         for hits in per_query
-                        if any(
-                            entries[p].list_id == list_id and d <= thresholds[p] for p, d in hits
-                        )
+                        if any(entry_list[p] == list_id and d <= thresholds[p] for p, d in hits)
                     )
                     # The percentage is of the query video's sampled frames.
                     note["query_frames_matched_pct"] = round(100 * matched / len(frames), 1)
@@ -182,7 +180,7 @@ class MatchStage(RecomputeStage):
                         sha,
                         list_id,
                         "vpdq" if kind == "video" else "pdq",
-                        entry.value,
+                        codes[position].tobytes().hex(),  # the stored value: lower-case hex
                         best[position],
                         note,
                     )
@@ -205,3 +203,22 @@ class MatchStage(RecomputeStage):
 
     def reset(self, conn: Connection) -> None:
         delete_findings(conn, self.name)
+
+
+def _pdq_entries(conn: Connection) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Every PDQ list hash as arrays, in the order the database returns them: codes (n, 32)
+    uint8, list ids and qualities (0 where none), or None if there are none.
+
+    Read in chunks of LOAD_CHUNK rows, so a list of 10^7 hashes never exists as 10^7 row
+    objects and hex strings at once (list values are lower-case hex, as `hashlists` stores
+    them, so a match's value is its code in hex).
+    """
+    stmt = select(LH.c.list_id, LH.c.value, LH.c.quality).where(LH.c.algorithm.in_(("pdq", "vpdq")))
+    codes, list_ids, quality = [], [], []
+    for rows in conn.execute(stmt.execution_options(yield_per=LOAD_CHUNK)).partitions():
+        codes.append(parse_hashes([r.value for r in rows]))
+        list_ids.append(np.array([r.list_id for r in rows], dtype=np.int64))
+        quality.append(np.array([r.quality or 0 for r in rows], dtype=np.int32))
+    if not codes:
+        return None
+    return np.concatenate(codes), np.concatenate(list_ids), np.concatenate(quality)
