@@ -103,6 +103,8 @@ def child(kind: str, workdir: Path, te_queries: int) -> dict[str, Any]:
         from perisai.media.index import PDQIndex
 
         ix = PDQIndex(list_hex, THRESHOLD)
+        kept = sorted({t for t in ix.tables if t[1] >= 0}, reverse=True)
+        res["split"] = ", ".join(f"{ix.tables.count(t)} x {t[0]} bits nflip {t[1]}" for t in kept)
         results: dict[int, list[tuple[int, int]]]
         res["build_s"] = time.perf_counter() - t0
         res["rss_mb"] = (rss_kb() - base) / 1024
@@ -299,7 +301,7 @@ def main() -> None:
         if k == "threatexchange":
             qps += f"; batched inner call {r['qps_batched']:,.0f}"
         name = (
-            "perisai PDQIndex (numpy MIH 16x16 bits, nflip 1)"
+            f"perisai PDQIndex (numpy MIH: {r['split']})"
             if k == "perisai"
             else ("threatexchange PDQIndex (one hash per query() call)")
         )
