@@ -182,6 +182,9 @@ def verify(case: CaseArg, as_json: JsonOut = False, key_file: KeyFile = None, db
 
 Workers = Annotated[int | None, typer.Option(settings.WORKERS.option, help=settings.WORKERS.help)]
 DaskOpt = Annotated[str | None, typer.Option(settings.DASK.option, help=settings.DASK.help)]
+DaskFilesOpt = Annotated[
+    str | None, typer.Option(settings.DASK_FILES.option, help=settings.DASK_FILES.help)
+]
 
 
 @app.command()
@@ -204,11 +207,12 @@ def triage(
     db: Db = None,
     investigator: Who = None,
     dask: DaskOpt = None,
+    dask_files: DaskFilesOpt = None,
 ) -> None:
     """Run every stage that has pending work (resumes after an interruption)."""
     try:
         c = _open(case, key_file, db, create=False, who=investigator)
-        result = _triage(c, workers, only, investigator, seal_to, dask)
+        result = _triage(c, workers, only, investigator, seal_to, dask, dask_files)
     except PerisaiError as exc:
         fail(exc)
     lines = [
@@ -226,6 +230,7 @@ def _triage(
     who: str | None,
     seal_to: Path | None = None,
     dask: str | None = None,
+    dask_files: str | None = None,
 ) -> dict:
     from .pipeline import triage as run_triage
     from .progress import bar
@@ -233,7 +238,14 @@ def _triage(
     with bar("Triage") as progress:
         callback = (lambda stage, done, total: progress(done, total, stage)) if progress else None
         return run_triage(
-            c, workers=workers, only=only, progress=callback, who=who, seal_to=seal_to, dask=dask
+            c,
+            workers=workers,
+            only=only,
+            progress=callback,
+            who=who,
+            seal_to=seal_to,
+            dask=dask,
+            dask_files=dask_files,
         )
 
 

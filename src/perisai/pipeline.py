@@ -80,10 +80,12 @@ def triage(
     who: str | None = None,
     seal_to: str | Path | None = None,
     dask: Any = None,
+    dask_files: str | None = None,
 ) -> dict[str, Any]:
     """Run every stage with pending work. `seal_to`: an X25519 public key file; files that
     match a csam list are then sealed to it instead of only deleted. `dask`: a scheduler
-    address (or Client) to run on a Dask cluster instead (default: PERISAI_DASK)."""
+    address (or Client) to run on a Dask cluster instead (default: PERISAI_DASK);
+    `dask_files`: how its workers get the files, shared or send (PERISAI_DASK_FILES)."""
     address = dask if dask is not None and not isinstance(dask, str) else settings.DASK.value(dask)
     n_workers = workers_from(workers) if not address else 1
     key = None
@@ -96,7 +98,7 @@ def triage(
         from .executors.dask import run_stages
 
         stages = select_stages(case, only, key)
-        summary["stages"] = run_stages(case, stages, address, progress, who)
+        summary["stages"] = run_stages(case, stages, address, progress, who, files=dask_files)
         return summary
     for stage in select_stages(case, only, key):
         summary["stages"][stage.name] = _run_stage(case, stage, n_workers, progress, who)

@@ -69,8 +69,17 @@ DASK = Setting(
     "PERISAI_DASK",
     "--dask",
     "Dask scheduler address (tcp://host:8786): run triage on that cluster instead of local "
-    "processes. Needs `pip install 'perisai[scale]'` and the case folder at the same path on "
-    "every worker.",
+    "processes. Needs `pip install 'perisai[scale]'` and, unless `--dask-files send`, the case "
+    "folder at the same path on every worker.",
+)
+DASK_FILES = Setting(
+    "dask_files",
+    "PERISAI_DASK_FILES",
+    "--dask-files",
+    "How Dask workers get the files: `shared` (they read the vault in the case folder, at the "
+    "same path on every worker) or `send` (the client sends each batch's encrypted files with "
+    "it; workers need no case folder). Default: shared.",
+    default="shared",
 )
 
 SETTINGS: tuple[Setting, ...] = (
@@ -81,6 +90,7 @@ SETTINGS: tuple[Setting, ...] = (
     TIMEZONE,
     INVESTIGATOR,
     DASK,
+    DASK_FILES,
 )
 
 

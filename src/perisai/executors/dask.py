@@ -7,8 +7,18 @@ transaction: exactly what the local executor does, so the results are the same a
 stored once or not at all (idempotent per item, stage and version: an item at or below the
 watermark of its stage version is never sent again).
 
-Workers decrypt files from the vault themselves, so the case folder must be reachable at the
-same path on every worker (a shared filesystem); see docs/scale.md.
+Workers get the files one of two ways (`--dask-files`, PERISAI_DASK_FILES):
+
+- `shared` (default): workers decrypt files from the vault themselves, so the case folder must
+  be reachable at the same path on every worker (a shared filesystem);
+- `send`: the client reads each batch's encrypted blobs from its vault (what the stage's
+  `blobs(items)` names) and sends the ciphertext with the batch, at most SEND_BYTES per task.
+  The worker writes them to a private temporary vault folder with the vault's layout, runs the
+  stage unchanged against it (a shallow copy with `vault_root` pointing there), sends back the
+  ciphertext of any blob the stage added (previews), and removes the folder whatever happens.
+  Workers then never open the case folder.
+
+See docs/scale.md.
 
 When a worker dies, Dask re-runs its tasks elsewhere. A task that was on a dying worker more
 than the scheduler's `distributed.scheduler.allowed-failures` times fails with KilledWorker;
@@ -20,27 +30,37 @@ instead of stopping the run. Rejected items are kept in a ledger file in the cas
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ctypes
 import itertools
 import json
 import os
+import re
+import shutil
+import tempfile
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .. import settings
 from ..case import Case
 from ..custody import utc_now
 from ..errors import BadInput, PerisaiError
 from ..stages.base import QueryStage, Stage, set_watermark, watermark
+from ..vault import Vault
 
 Progress = Callable[[str, int, int], None]
 
 BATCH = 256  # items per Dask task, unless the stage's own batches are larger
 LEDGER = "dask-ledger.json"
 INSTALL = "pip install 'perisai[scale]'"
+FILES = ("shared", "send")  # how workers get the files (--dask-files)
+SEND_BYTES = 32 * 2**20  # ciphertext per task in `send` mode (one larger file goes alone)
+SEND_PREFIX = "perisai-send-"  # the worker's temporary vault folders
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def _distributed() -> Any:
@@ -65,6 +85,46 @@ def _process(token: str, stage: Stage, items: list[Any]) -> Any:
     loads lazily (models) is loaded once per worker process, not once per batch."""
     kept = _STAGES.setdefault(token, stage)
     return kept.process(items)
+
+
+def _scratch() -> str | None:
+    """The worker's own Dask scratch folder (purged by Dask should the process die before its
+    `finally`), or the system temporary folder outside a worker."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().local_directory)
+    except (ImportError, ValueError, AttributeError):
+        return None
+
+
+def _process_sent(
+    token: str, stage: Stage, items: list[Any], blobs: dict[str, bytes]
+) -> tuple[Any, dict[str, bytes]]:
+    """Runs on a worker in `send` mode: the batch's ciphertext goes into a private temporary
+    vault folder, the stage runs against it, and the folder is removed whatever happens.
+    Returns the stage's results and the ciphertext of blobs the stage added (previews)."""
+    kept = _STAGES.setdefault(token, stage)
+    folder = Path(tempfile.mkdtemp(prefix=SEND_PREFIX, dir=_scratch()))
+    try:
+        layout = Vault(folder, kept.vault_key)  # type: ignore[attr-defined]
+        for sha, data in blobs.items():
+            if not _SHA256.fullmatch(sha):
+                raise BadInput(f"not a vault blob name: {sha!r}")
+            target = layout.path(sha)
+            target.parent.mkdir(exist_ok=True)
+            target.write_bytes(data)
+        work: Any = copy.copy(kept)  # models live in module caches; the copy is cheap
+        work.vault_root = folder
+        results = work.process(items)
+        made = {
+            p.name: p.read_bytes()
+            for p in folder.glob("??/*")
+            if _SHA256.fullmatch(p.name) and p.name not in blobs and p == layout.path(p.name)
+        }
+        return results, made
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 TRIM_THRESHOLD = 256 * 2**20  # glibc M_TRIM_THRESHOLD for workers
@@ -176,17 +236,102 @@ def rejected_result(stage: Stage, item: Any, reason: str) -> list[Any]:
 # --- client side ---------------------------------------------------------------------------
 
 
+def files_mode(given: str | None = None) -> str:
+    """`shared` or `send`: the option if given, else PERISAI_DASK_FILES, else shared."""
+    value = (settings.DASK_FILES.value(given) or "shared").strip().lower()
+    if value not in FILES:
+        raise BadInput(f"--dask-files must be shared or send, not {value!r}")
+    return value
+
+
 class _Runner:
-    def __init__(self, client: Any, stage: Stage, ledger: Ledger, in_flight: int) -> None:
+    def __init__(
+        self, client: Any, stage: Stage, ledger: Ledger, in_flight: int, files: str = "shared"
+    ) -> None:
         self.client, self.stage, self.ledger, self.in_flight = client, stage, ledger, in_flight
         self.token = f"{stage.name}-{stage.version}-{uuid.uuid4().hex[:12]}"
         self.seq = itertools.count()
         self.rejected: list[Any] = []
         self.distributed = _distributed()
+        root = getattr(stage, "vault_root", None)
+        self.vault = None if root is None else Vault(Path(root), stage.vault_key)  # type: ignore[attr-defined]
+        self.send = files == "send" and self.vault is not None
+
+    def _blob_path(self, sha: str) -> Path | None:
+        if self.vault is None or not _SHA256.fullmatch(sha):
+            return None
+        return self.vault.path(sha)
+
+    def parcels(self, high: int, items: list[Any]) -> list[tuple[int, list[Any]]]:
+        """A batch as (watermark, items) parcels. In `send` mode a parcel carries at most
+        SEND_BYTES of ciphertext (a larger file goes alone), so the client and the scheduler
+        hold at most `in_flight` parcels of it; each parcel's watermark is the stage's `high`
+        of its items (items come in key order), the last one the batch's own."""
+        if not self.send:
+            return [(high, items)]
+        out: list[tuple[int, list[Any]]] = []
+        part: list[Any] = []
+        size = 0
+        for item in items:
+            need = 0
+            for sha in self.stage.blobs([item]):
+                path = self._blob_path(sha)
+                # A missing blob is not sent; the worker reports it as the stage does locally.
+                with contextlib.suppress(OSError):
+                    need += path.stat().st_size if path is not None else 0
+            if part and size + need > SEND_BYTES:
+                out.append((self.stage.high(part), part))  # type: ignore[attr-defined]
+                part, size = [], 0
+            part.append(item)
+            size += need
+        out.append((high, part))
+        return out
+
+    def read_blobs(self, items: list[Any]) -> dict[str, bytes]:
+        """The ciphertext of the blobs `items` need that the client's vault holds. A blob the
+        vault lacks is not sent: the stage then meets a missing blob, as it would locally."""
+        out: dict[str, bytes] = {}
+        for sha in self.stage.blobs(items):
+            path = self._blob_path(sha)
+            if path is None:
+                continue
+            try:
+                out[sha] = path.read_bytes()
+            except FileNotFoundError:
+                continue
+        return out
+
+    def keep(self, made: dict[str, bytes]) -> None:
+        """Store blobs a worker's stage added (previews) in the client's vault, atomically."""
+        for sha, data in made.items():
+            target = self._blob_path(sha)
+            if target is None or target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
 
     def submit(self, items: list[Any]) -> Any:
         key = f"perisai-{self.token}-{next(self.seq)}"
-        return self.client.submit(_process, self.token, self.stage, items, key=key, pure=False)
+        if not self.send:
+            return self.client.submit(_process, self.token, self.stage, items, key=key, pure=False)
+        import dask
+
+        blobs = self.read_blobs(items)
+        # The ciphertext travels inside the task (so a retry after a worker death has it);
+        # parcels are bounded by SEND_BYTES, so Dask's large-graph warning is only noise here.
+        with dask.config.set({"distributed.admin.large-graph-warning-threshold": "4GiB"}):
+            return self.client.submit(
+                _process_sent, self.token, self.stage, items, blobs, key=key, pure=False
+            )
 
     def plan(self, items: list[Any]) -> list[tuple[str, Any]]:
         """A batch as segments: ("run", future) for items to send, ("rejected", item) for items
@@ -217,7 +362,11 @@ class _Runner:
 
     def result(self, items: list[Any], future: Any) -> list[Any]:
         try:
-            return list(future.result())
+            value = future.result()
+            if self.send:
+                value, made = value
+                self.keep(made)
+            return list(value)
         except self.distributed.KilledWorker:
             future.release()
             if len(items) == 1:
@@ -260,11 +409,14 @@ def run_stages(
     who: str | None = None,
     batch: int = BATCH,
     in_flight: int | None = None,
+    files: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Run `stages` in order on the cluster at `address`; returns {stage name: {"version",
-    "items", "found", "rejected"}} like the local executor (plus the rejected item keys)."""
+    "items", "found", "rejected"}} like the local executor (plus the rejected item keys).
+    `files`: `shared` or `send` (default: PERISAI_DASK_FILES, else shared)."""
     from ..pipeline import _run_stage
 
+    mode = files_mode(files)
     client = connect(address)
     own = client is not address
     try:
@@ -274,7 +426,9 @@ def run_stages(
         out: dict[str, dict[str, Any]] = {}
         for stage in stages:
             if isinstance(stage, QueryStage):
-                out[stage.name] = run_stage(case, stage, client, progress, who, batch, limit)
+                out[stage.name] = run_stage(
+                    case, stage, client, progress, who, batch, limit, files=mode
+                )
             else:  # whole-case work inside store(): nothing for a worker to do
                 out[stage.name] = _run_stage(case, stage, 1, progress, who)
         return out
@@ -291,6 +445,7 @@ def run_stage(
     who: str | None = None,
     batch: int = BATCH,
     in_flight: int = 4,
+    files: str = "shared",
 ) -> dict[str, Any]:
     """One stage on the cluster; stores batches in key order with their watermark."""
     with case.begin() as conn:
@@ -301,7 +456,7 @@ def run_stage(
     work = copy.copy(stage)
     work.batch_size = max(stage.batch_size, batch)  # type: ignore[misc]
     ledger = Ledger(case.root, stage)
-    runner = _Runner(client, stage, ledger, in_flight)
+    runner = _Runner(client, stage, ledger, in_flight, files)
     counts: Counter[str] = Counter()
     done = 0
     queue: deque[tuple[int, int, list[tuple[str, Any]]]] = deque()
@@ -321,9 +476,10 @@ def run_stage(
     try:
         with case.engine.connect() as reader:
             for high, items in work.batches(reader, start):
-                queue.append((high, len(items), runner.plan(items)))
-                while len(queue) >= in_flight:
-                    store_head()
+                for part_high, part in runner.parcels(high, items):
+                    queue.append((part_high, len(part), runner.plan(part)))
+                    while len(queue) >= in_flight:
+                        store_head()
             while queue:
                 store_head()
     finally:
@@ -340,6 +496,7 @@ def run_stage(
         "items": done,
         "found": found,
         "executor": "dask",
+        "files": "send" if runner.send else "shared",
         "rejected": runner.rejected,
     }
     with case.begin() as conn:

@@ -10,6 +10,7 @@ again from zero.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -17,6 +18,8 @@ from sqlalchemy import Connection, Select, delete, func, insert, select, update
 
 from ..custody import utc_now
 from ..store import models as m
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class Stage:
@@ -35,6 +38,20 @@ class Stage:
     def process(self, items: list[Any]) -> Any:
         """Pure work on one batch (may run in a worker process)."""
         raise NotImplementedError
+
+    def blobs(self, items: list[Any]) -> list[str]:
+        """The vault blobs (SHA-256) that `process(items)` may read: what the Dask executor
+        sends with a batch to workers that cannot see the case folder (`--dask-files send`).
+        Default: for a stage that reads the vault (it has a `vault_root`), every 64-hex string
+        in its item tuples; the executor sends those the vault holds."""
+        if getattr(self, "vault_root", None) is None:
+            return []
+        found: dict[str, None] = {}
+        for item in items:
+            for value in item if isinstance(item, tuple) else (item,):
+                if isinstance(value, str) and _SHA256.fullmatch(value):
+                    found[value] = None
+        return list(found)
 
     def store(self, conn: Connection, results: Any) -> dict[str, int]:
         """Write one batch's results; returns counts for the custody event."""
