@@ -92,3 +92,51 @@ def test_nul_characters_on_sqlite_match(tmp_path):
     case = Case.open(tmp_path / "case")
     assert ingest(case, _nul_export(tmp_path))["messages_new"] == 3
     _check_nul_case(case)
+
+
+def _text_findings(case):
+    from sqlalchemy import select
+
+    from perisai.store import models as m
+
+    F, A, MSG = m.FINDINGS, m.ANNOTATIONS, m.MESSAGES
+    with case.engine.connect() as conn:
+        found = conn.execute(
+            select(
+                MSG.c.message_id,
+                F.c.kind,
+                F.c.value,
+                F.c.span_start,
+                F.c.span_end,
+                F.c.score,
+                F.c.detail,
+                F.c.media_sha256,
+                F.c.stage_version,
+            )
+            .join(MSG, MSG.c.id == F.c.message_pk)
+            .order_by(F.c.id)
+        ).all()
+        notes = conn.execute(
+            select(MSG.c.message_id, A.c.language).join(MSG, MSG.c.id == A.c.message_pk)
+        ).all()
+    return [tuple(r) for r in found], sorted(tuple(r) for r in notes)
+
+
+def test_text_findings_by_copy_equal_sqlite(tmp_path, pg_url):
+    # On PostgreSQL the text stage writes findings with COPY: same rows as SQLite's INSERTs,
+    # JSON details, nulls and order included.
+    from perisai.pipeline import triage
+    from perisai.synth import synth
+
+    export = tmp_path / "export"
+    synth(export, messages=400, photos=0, seed=5)
+    results = []
+    for db in (pg_url, None):
+        case = Case.open(tmp_path / f"case-{bool(db)}", db=db)
+        ingest(case, export)
+        triage(case, workers=1, only="text")
+        results.append(_text_findings(case))
+        case.close()
+    (pg_found, pg_notes), (lite_found, lite_notes) = results
+    assert len(pg_found) > 100 and len(pg_notes) >= 400
+    assert pg_found == lite_found and pg_notes == lite_notes

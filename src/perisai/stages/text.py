@@ -6,10 +6,11 @@ import json
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, select
 
 from ..detect import detect_contact, detect_entities, detect_language, detect_text
 from ..store import models as m
+from ..store.bulk import insert_rows
 from .base import QueryStage, delete_findings
 
 T = m.MESSAGES
@@ -129,10 +130,8 @@ class TextStage(QueryStage):
                 )
                 findings.append(f)
                 counts[f["kind"]] += 1
-        if findings:
-            conn.execute(insert(m.FINDINGS), findings)
-        if notes:
-            conn.execute(insert(m.ANNOTATIONS), notes)
+        insert_rows(conn, m.FINDINGS, findings)
+        insert_rows(conn, m.ANNOTATIONS, notes)
         return dict(counts)
 
     def reset(self, conn: Connection) -> None:
