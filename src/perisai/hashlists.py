@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 
 from .case import Case
 from .custody import utc_now
@@ -17,6 +17,14 @@ from .store import models as m
 CATEGORIES = ("csam", "ncii", "voyeur", "doxx", "benign")
 DEFAULT_THRESHOLD = 31  # PDQ's recommended match distance
 BATCH = 5000
+# Which of these values of one algorithm are stored, by the (algorithm, value) index every list
+# hash has; the list id is checked in Python, as a condition on it could lead SQLite to scan the
+# import's rows through the list_id index. One statement with its values bound at execution:
+# statements built per batch, each holding its values, were kept (SQLAlchemy's cache).
+_STORED = select(m.LIST_HASHES.c.list_id, m.LIST_HASHES.c.value).where(
+    m.LIST_HASHES.c.algorithm == bindparam("algorithm"),
+    m.LIST_HASHES.c.value.in_(bindparam("values", expanding=True)),
+)
 
 
 def import_list(
@@ -149,13 +157,8 @@ def _drop_stored(
     for p in pending:
         by_algorithm.setdefault(p["algorithm"], []).append(p["value"])
     stored: set[tuple[str, str]] = set()
-    lh = m.LIST_HASHES.c
     for algorithm, values in by_algorithm.items():
-        # by (algorithm, value), the index every list hash has; list_id is checked here, as a
-        # condition on it could lead SQLite to scan this import's rows through the list_id index
-        rows = conn.execute(
-            select(lh.list_id, lh.value).where(lh.algorithm == algorithm, lh.value.in_(values))
-        )
+        rows = conn.execute(_STORED, {"algorithm": algorithm, "values": values})
         stored.update((algorithm, v) for lid, v in rows if lid == list_id)
     if not stored:
         return pending, []
