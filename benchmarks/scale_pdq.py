@@ -30,7 +30,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import contextlib  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import subprocess  # noqa: E402
@@ -41,26 +40,10 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
+from matching import reset_peak, rss_kb, to_hex  # noqa: E402  (benchmarks/matching.py)
 
 THRESHOLD = 31
 CONTENDERS = ("perisai", "perisai-16x16", "faiss-same-split", "faiss-16x16", "threatexchange")
-
-
-def rss_kb(field: str = "VmRSS") -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def reset_peak() -> None:
-    with contextlib.suppress(OSError):  # resets VmHWM to the current RSS (Linux >= 4.0)
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def to_hex(codes: np.ndarray) -> list[str]:
-    h = codes.tobytes().hex()
-    return [h[i : i + 64] for i in range(0, len(h), 64)]
 
 
 def make_data(n: int, nq: int, planted: float, seed: int) -> dict[str, np.ndarray]:

@@ -34,20 +34,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ingest import _status_mb  # benchmarks/ingest.py: VmRSS / VmHWM in MB
+
 os.environ.setdefault("PERISAI_PASSPHRASE", "scale benchmark passphrase")
 os.environ.setdefault("PERISAI_INVESTIGATOR", "bench")
 HERE = Path(__file__).resolve().parent
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def _status_mb(field: str) -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 def _child_ingest(export: str, case_dir: str, db: str | None, copy: bool) -> None:
