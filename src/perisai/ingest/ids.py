@@ -106,10 +106,14 @@ def marked_id(kind: str, bare: int) -> int:
     return -(10**12 + bare)
 
 
+def link_prefix(kind: str, bare: int, username: str | None = None) -> str:
+    """What a message link starts with; "" where there are none (only channels and
+    supergroups have links; basic groups and private chats have none)."""
+    if kind != CHANNEL:
+        return ""
+    return f"https://t.me/{username}/" if username else f"https://t.me/c/{bare}/"
+
+
 def message_link(kind: str, bare: int, message_id: int, username: str | None = None) -> str | None:
-    """Only channels and supergroups have links; basic groups and private chats have none."""
-    if kind != CHANNEL or message_id <= 0:
-        return None
-    if username:
-        return f"https://t.me/{username}/{message_id}"
-    return f"https://t.me/c/{bare}/{message_id}"
+    prefix = link_prefix(kind, bare, username)
+    return f"{prefix}{message_id}" if prefix and message_id > 0 else None

@@ -20,7 +20,7 @@ from ..store.bulk import BulkInserter
 from ..store.rowhash import canonical, message_row_sha256, sha256_json
 from ..vault import Vault
 from . import media as media_mod
-from .ids import CHANNEL, PeerId, chat_kind, decode_chat_id, marked_id
+from .ids import PeerId, chat_kind, decode_chat_id, link_prefix, marked_id
 from .normalize import (
     NUL_STAND_IN,
     Clock,
@@ -167,12 +167,10 @@ class Writer:
         self, pid: PeerId | None, name: Any, raw_id: Any, when: datetime | None
     ) -> int | None:
         # Senders repeat: a (raw id, name) pair seen before skips decoding and lookups.
+        known = self._known_sender(raw_id, name, when)
+        if known is not None:
+            return known
         fast = (raw_id, name) if type(raw_id) in (str, int) and type(name) is str and name else None
-        if fast is not None:
-            hit = self._actor_fast.get(fast)
-            if hit is not None:
-                self._seen_name(hit[0], "display_name", no_nul(name), when)
-                return hit[0]
         if isinstance(name, str):
             name = no_nul(name)
         if pid is not None:
@@ -247,7 +245,7 @@ class Writer:
 
             raise BadInput(f"chat {h.get('name')!r} has no usable id ({h.get('id')!r})")
         state.kind, state.bare = chat_kind(ctype), bare
-        state.link_prefix = f"https://t.me/c/{bare}/" if state.kind == CHANNEL else ""
+        state.link_prefix = link_prefix(state.kind, bare)
         row = self.conn.execute(
             select(m.Chat.id).where(m.Chat.kind == state.kind, m.Chat.tg_id == bare)
         ).first()
@@ -486,6 +484,7 @@ class Writer:
             "via_bot": no_nul(via) if via else via,
             "edited_utc": edited_utc,
             "flags": flags,
+            # message_link, with the chat's prefix worked out once
             "link": f"{state.link_prefix}{mid}" if state.link_prefix and mid > 0 else None,
             "raw": raw,
             "content_sha256": sha256_json(view),
