@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -22,6 +23,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 MAGIC = b"PERISAI-VAULT-1\n"
+BLOB_NAME = re.compile(r"[0-9a-f]{64}")  # a blob is named by its SHA-256, lower-case hex
 CHUNK = 1 << 20
 _OVERHEAD = 12 + 16  # nonce + tag
 
@@ -64,39 +66,67 @@ class Vault:
     def _aad(sha256: str, index: int, last: bool) -> bytes:
         return sha256.encode("ascii") + struct.pack(">QB", index, 1 if last else 0)
 
-    def put(self, fh: BinaryIO, sha256: str) -> bool:
-        """Encrypt the stream under its known SHA-256. False when the blob was already there."""
+    def _store(self, sha256: str, fill: Callable[[BinaryIO], None]) -> bool:
+        """Write a blob atomically (temporary file, fsync, rename); `fill` writes its bytes
+        and may raise to abandon it. False when the blob was already there."""
         target = self.path(sha256)
         if target.exists():
             return False
         target.parent.mkdir(parents=True, exist_ok=True)
-        check = hashlib.sha256()
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(MAGIC)
-                index = 0
-                block = fh.read(CHUNK)
-                while True:
-                    nxt = fh.read(CHUNK) if len(block) == CHUNK else b""
-                    last = not nxt
-                    check.update(block)
-                    nonce = os.urandom(12)
-                    out.write(
-                        nonce + self._aead.encrypt(nonce, block, self._aad(sha256, index, last))
-                    )
-                    if last:
-                        break
-                    block, index = nxt, index + 1
+                fill(out)
                 out.flush()
                 os.fsync(out.fileno())
-            if check.hexdigest() != sha256:
-                raise VaultError(f"file changed while it was being stored (expected {sha256})")
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
         return True
+
+    def put(self, fh: BinaryIO, sha256: str) -> bool:
+        """Encrypt the stream under its known SHA-256. False when the blob was already there."""
+
+        def fill(out: BinaryIO) -> None:
+            check = hashlib.sha256()
+            out.write(MAGIC)
+            index = 0
+            block = fh.read(CHUNK)
+            while True:
+                nxt = fh.read(CHUNK) if len(block) == CHUNK else b""
+                last = not nxt
+                check.update(block)
+                nonce = os.urandom(12)
+                out.write(nonce + self._aead.encrypt(nonce, block, self._aad(sha256, index, last)))
+                if last:
+                    break
+                block, index = nxt, index + 1
+            if check.hexdigest() != sha256:
+                raise VaultError(f"file changed while it was being stored (expected {sha256})")
+
+        return self._store(sha256, fill)
+
+    def ciphertext(self, sha256: str) -> bytes | None:
+        """A blob exactly as stored (encrypted), to move it to another copy of this vault
+        (Dask workers without the case folder); None when the vault does not hold it."""
+        if not BLOB_NAME.fullmatch(sha256):
+            raise VaultError(f"not a vault blob name: {sha256!r}")
+        try:
+            return self.path(sha256).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def put_ciphertext(self, sha256: str, data: bytes) -> bool:
+        """Store a blob encrypted under this vault's key, as `ciphertext` gave it (atomically).
+        False when the blob was already there."""
+        if not BLOB_NAME.fullmatch(sha256):
+            raise VaultError(f"not a vault blob name: {sha256!r}")
+
+        def fill(out: BinaryIO) -> None:
+            out.write(data)
+
+        return self._store(sha256, fill)
 
     def chunks(self, sha256: str) -> Iterator[bytes]:
         """Decrypted chunks; VaultError names the blob and chunk that fail."""

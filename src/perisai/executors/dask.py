@@ -30,13 +30,11 @@ instead of stopping the run. Rejected items are kept in a ledger file in the cas
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import ctypes
 import itertools
 import json
 import os
-import re
 import shutil
 import tempfile
 import uuid
@@ -50,7 +48,7 @@ from ..case import Case
 from ..custody import utc_now
 from ..errors import BadInput, PerisaiError
 from ..stages.base import QueryStage, Stage, set_watermark, watermark
-from ..vault import Vault
+from ..vault import BLOB_NAME, Vault
 
 Progress = Callable[[str, int, int], None]
 
@@ -60,7 +58,6 @@ INSTALL = "pip install 'perisai[scale]'"
 FILES = ("shared", "send")  # how workers get the files (--dask-files)
 SEND_BYTES = 32 * 2**20  # ciphertext per task in `send` mode (one larger file goes alone)
 SEND_PREFIX = "perisai-send-"  # the worker's temporary vault folders
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def _distributed() -> Any:
@@ -109,18 +106,14 @@ def _process_sent(
     try:
         layout = Vault(folder, kept.vault_key)  # type: ignore[attr-defined]
         for sha, data in blobs.items():
-            if not _SHA256.fullmatch(sha):
-                raise BadInput(f"not a vault blob name: {sha!r}")
-            target = layout.path(sha)
-            target.parent.mkdir(exist_ok=True)
-            target.write_bytes(data)
+            layout.put_ciphertext(sha, data)
         work: Any = copy.copy(kept)  # models live in module caches; the copy is cheap
         work.vault_root = folder
         results = work.process(items)
         made = {
             p.name: p.read_bytes()
             for p in folder.glob("??/*")
-            if _SHA256.fullmatch(p.name) and p.name not in blobs and p == layout.path(p.name)
+            if BLOB_NAME.fullmatch(p.name) and p.name not in blobs and p == layout.path(p.name)
         }
         return results, made
     finally:
@@ -257,10 +250,13 @@ class _Runner:
         self.vault = None if root is None else Vault(Path(root), stage.vault_key)  # type: ignore[attr-defined]
         self.send = files == "send" and self.vault is not None
 
-    def _blob_path(self, sha: str) -> Path | None:
-        if self.vault is None or not _SHA256.fullmatch(sha):
-            return None
-        return self.vault.path(sha)
+    def _blob_size(self, sha: str) -> int:
+        if self.vault is None or not BLOB_NAME.fullmatch(sha):
+            return 0
+        try:
+            return self.vault.path(sha).stat().st_size
+        except OSError:  # a missing blob is not sent; the worker reports it as locally
+            return 0
 
     def parcels(self, high: int, items: list[Any]) -> list[tuple[int, list[Any]]]:
         """A batch as (watermark, items) parcels. In `send` mode a parcel carries at most
@@ -273,12 +269,7 @@ class _Runner:
         part: list[Any] = []
         size = 0
         for item in items:
-            need = 0
-            for sha in self.stage.blobs([item]):
-                path = self._blob_path(sha)
-                # A missing blob is not sent; the worker reports it as the stage does locally.
-                with contextlib.suppress(OSError):
-                    need += path.stat().st_size if path is not None else 0
+            need = sum(self._blob_size(sha) for sha in self.stage.blobs([item]))
             if part and size + need > SEND_BYTES:
                 out.append((self.stage.high(part), part))  # type: ignore[attr-defined]
                 part, size = [], 0
@@ -290,34 +281,16 @@ class _Runner:
     def read_blobs(self, items: list[Any]) -> dict[str, bytes]:
         """The ciphertext of the blobs `items` need that the client's vault holds. A blob the
         vault lacks is not sent: the stage then meets a missing blob, as it would locally."""
-        out: dict[str, bytes] = {}
-        for sha in self.stage.blobs(items):
-            path = self._blob_path(sha)
-            if path is None:
-                continue
-            try:
-                out[sha] = path.read_bytes()
-            except FileNotFoundError:
-                continue
-        return out
+        if self.vault is None:
+            return {}
+        found = {sha: self.vault.ciphertext(sha) for sha in self.stage.blobs(items)}
+        return {sha: data for sha, data in found.items() if data is not None}
 
     def keep(self, made: dict[str, bytes]) -> None:
         """Store blobs a worker's stage added (previews) in the client's vault, atomically."""
-        for sha, data in made.items():
-            target = self._blob_path(sha)
-            if target is None or target.exists():
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(data)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+        if self.vault is not None:
+            for sha, data in made.items():
+                self.vault.put_ciphertext(sha, data)
 
     def submit(self, items: list[Any]) -> Any:
         key = f"perisai-{self.token}-{next(self.seq)}"

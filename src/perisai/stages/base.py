@@ -10,7 +10,6 @@ again from zero.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -18,8 +17,7 @@ from sqlalchemy import Connection, Select, delete, func, insert, select, update
 
 from ..custody import utc_now
 from ..store import models as m
-
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+from ..vault import BLOB_NAME
 
 
 class Stage:
@@ -49,7 +47,7 @@ class Stage:
         found: dict[str, None] = {}
         for item in items:
             for value in item if isinstance(item, tuple) else (item,):
-                if isinstance(value, str) and _SHA256.fullmatch(value):
+                if isinstance(value, str) and BLOB_NAME.fullmatch(value):
                     found[value] = None
         return list(found)
 
