@@ -224,3 +224,18 @@ def test_huge_integers_are_a_clear_error(tmp_path, case):
     )
     with pytest.raises(BadInput, match="result.json"):
         ingest(case, export)
+
+
+def test_ingest_hands_back_the_garbage_collector_as_it_found_it(tmp_path, case):
+    """Ingest freezes long-lived objects for speed; a good or failed ingest unfreezes them."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    ingest(case, write_export(tmp_path / "good", [msg(3), msg(4)]))
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    export = write_export(tmp_path / "trunc", [msg(i) for i in range(5, 40)])
+    data = (export / "result.json").read_bytes()
+    (export / "result.json").write_bytes(data[: len(data) // 2])
+    with pytest.raises(BadInput):
+        ingest(case, export)
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
