@@ -1,12 +1,15 @@
 """Triage of N synthetic images on a 2-worker Dask LocalCluster against the local process pool.
 
     .venv/bin/python benchmarks/scale.py                  # 2,000 original photos (plus reposts)
-    .venv/bin/python benchmarks/scale.py --photos 100000  # the issue's size (hours on 2 cores)
+    .venv/bin/python benchmarks/scale.py --photos 71000 --exports 2   # 100,000 image files
     .venv/bin/python benchmarks/scale.py --stages hash,regions --workdir /tmp/scale
     .venv/bin/python benchmarks/scale.py --pg-messages 200000   # PostgreSQL ingest rate only
 
-Writes one `perisai synth` export (benign generated pictures; reused from --workdir when it is
-there), ingests it into two fresh SQLite cases, triages one with the local process pool
+Writes `perisai synth` exports (benign generated pictures; reused from --workdir when they are
+there): one, or with `--exports K` K groups of photos/K original photos each, written by K
+processes at once (seeds 7, 8, ...); every original comes with reposts, about 1.41 image files
+per original photo. It ingests them into two fresh SQLite cases (a folder of exports, one
+command's worth), triages one with the local process pool
 (`--workers`) and the other on a `distributed.LocalCluster` with the same number of worker
 processes (one thread each), checks that media_analysis, findings, clusters and previews are
 identical, and prints the set-up and a table: seconds, images per second and the Dask overhead
@@ -67,9 +70,39 @@ def snapshot(case) -> dict[str, list[str]]:
     return out
 
 
+def _synth_one(out: str, photos: int, seed: int) -> None:
+    from perisai.synth import synth
+
+    synth(Path(out), messages=photos * 2 + 200, photos=photos, seed=seed)
+
+
+def make_exports(work: Path, photos: int, count: int) -> Path:
+    """The folder holding the export(s); each written by its own process, reused when present."""
+    if count == 1:
+        folder = work / f"export-{photos}"
+        jobs = [(folder, photos, 7)]
+    else:
+        folder = work / f"exports-{photos}-in-{count}"
+        share = [photos // count + (i < photos % count) for i in range(count)]
+        jobs = [(folder / f"group-{i + 1}", share[i], 7 + i) for i in range(count)]
+    todo = [j for j in jobs if not (j[0] / "result.json").exists()]
+    for path, _, _ in todo:
+        shutil.rmtree(path, ignore_errors=True)  # a half-written one from an interrupted run
+    if len(todo) == 1:
+        _synth_one(str(todo[0][0]), todo[0][1], todo[0][2])
+    elif todo:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(len(todo)) as pool:
+            for f in [pool.submit(_synth_one, str(p), n, seed) for p, n, seed in todo]:
+                f.result()
+    return folder
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--photos", type=int, default=2000, help="original photos (default 2000)")
+    ap.add_argument("--exports", type=int, default=1, help="split the photos over K exports")
     ap.add_argument("--workers", type=int, default=2, help="worker processes on both sides")
     ap.add_argument("--stages", default="hash", help="stages to run (default: hash)")
     ap.add_argument("--workdir", type=Path, help="keep and reuse the export here")
@@ -97,16 +130,13 @@ def main() -> None:
     import distributed
 
     from perisai.case import Case
-    from perisai.ingest.telegram_export import ingest
+    from perisai.executors.exports import ingest_folder
     from perisai.pipeline import triage
-    from perisai.synth import synth
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="perisai-scale-"))
     work.mkdir(parents=True, exist_ok=True)
-    export = work / f"export-{args.photos}"
     t0 = time.perf_counter()
-    if not (export / "result.json").exists():
-        synth(export, messages=args.photos * 2 + 200, photos=args.photos, seed=7)
+    export = make_exports(work, args.photos, args.exports)
     t_synth = time.perf_counter() - t0
 
     cases = {}
@@ -116,8 +146,10 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
         case = Case.open(root)
         t0 = time.perf_counter()
-        ingest(case, export)
+        done = ingest_folder(case, export)
         t_ingest[name] = time.perf_counter() - t0
+        if done["failed"]:
+            sys.exit(f"ingest failed: {done['failed']}")
         cases[name] = case
 
     t0 = time.perf_counter()
@@ -150,9 +182,9 @@ def main() -> None:
         f"{args.workers} worker processes on both sides, SQLite cases in {work}"
     )
     print(
-        f"export: {args.photos} original photos, {images} image files in all (reposts "
-        f"included); synth {t_synth:.1f} s (0 = reused); ingest {t_ingest['local']:.1f} s "
-        f"and {t_ingest['dask']:.1f} s"
+        f"export: {args.photos} original photos in {args.exports} export(s), {images} image "
+        f"files in all (reposts included); synth {t_synth:.1f} s (0 = reused); ingest "
+        f"{t_ingest['local']:.1f} s and {t_ingest['dask']:.1f} s"
     )
     print()
     print("| executor | start-up s | triage s | images/s | overhead vs local |")
