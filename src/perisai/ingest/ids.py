@@ -13,7 +13,11 @@ from dataclasses import dataclass
 
 USER, CHAT, CHANNEL = "user", "chat", "channel"
 _SHIFT_KINDS = {1: USER, 2: CHAT}  # kind 2 covers chats and channels: the chat type decides
-_PREFIXED = re.compile(r"^(user|chat|channel)(\d+)$")
+_PREFIXED = re.compile(r"^(user|chat|channel)([0-9]{1,19})$")
+# Telegram ids fit in 53 bits (user, chat and channel alike); anything larger is not an id, and
+# would overflow the database's 64-bit integers once marked (channels: -(10**12 + id)).
+MAX_ID = 2**53
+INT64 = 2**63
 CHANNEL_TYPES = {
     "private_supergroup",
     "public_supergroup",
@@ -21,6 +25,28 @@ CHANNEL_TYPES = {
     "public_channel",
 }
 USER_TYPES = {"personal_chat", "bot_chat", "saved_messages"}
+
+
+def as_int(value: object, limit: int = INT64) -> int | None:
+    """An integer id from an int, a whole float or a string of ASCII digits (optionally
+    signed); None for anything else or for a magnitude of `limit` or more (no int() on a
+    string of 5,000 digits, no '²', which str.isdigit() accepts and int() does not)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        n = value
+    elif isinstance(value, float):
+        if not value.is_integer():
+            return None
+        n = int(value)
+    elif isinstance(value, str):
+        digits = value[1:] if value[:1] in "-+" else value
+        if not (0 < len(digits) <= 19 and digits.isascii() and digits.isdigit()):
+            return None
+        n = int(value)
+    else:
+        return None
+    return n if -limit < n < limit else None
 
 
 @dataclass(frozen=True)
@@ -53,8 +79,8 @@ def _decode_from_id(value: object) -> PeerId | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        n = int(value)
-        if n <= 0:
+        n = as_int(value, MAX_ID << 32)  # old eras shift the kind into bits 32 and up
+        if n is None or n <= 0:
             return None
         kind = n >> 32
         if kind == 0:
@@ -66,9 +92,11 @@ def _decode_from_id(value: object) -> PeerId | None:
     if isinstance(value, str):
         m = _PREFIXED.match(value)
         if m:
-            return PeerId(m.group(1), int(m.group(2)))
-        if value.isdigit():
-            return _decode_from_id(int(value))
+            bare = int(m.group(2))
+            return PeerId(m.group(1), bare) if bare < MAX_ID else None
+        n = as_int(value)
+        if n is not None and value.isdigit():
+            return _decode_from_id(n)
     return None
 
 
@@ -82,19 +110,16 @@ def chat_kind(chat_type: str) -> str:
 
 def decode_chat_id(raw: object, chat_type: str, shifted_era: bool) -> int | None:
     """The bare chat id. Old eras shift group/channel ids by their kind; newer ones do not."""
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        return None
-    try:
-        n = int(raw)
-    except ValueError:
+    n = as_int(raw)
+    if n is None:
         return None
     if n < 0:
         # A marked id (Bot API form) from some other tool: undo the marking.
         n = -n
-        return n - 10**12 if n > 10**12 else n
-    if shifted_era and (n >> 32) in _SHIFT_KINDS:
-        return n & 0xFFFFFFFF
-    return n
+        n = n - 10**12 if n > 10**12 else n
+    elif shifted_era and (n >> 32) in _SHIFT_KINDS:
+        n = n & 0xFFFFFFFF
+    return n if n < MAX_ID else None
 
 
 def marked_id(kind: str, bare: int) -> int:

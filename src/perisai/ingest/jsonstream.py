@@ -175,10 +175,12 @@ def top_level(path: Path, stop_at: tuple[str, ...]) -> dict[str, Any]:
     with fh:
         try:
             for prefix, event, value in ijson.parse(reader, use_float=True):
+                if "_stopped_at" in head:
+                    head["_stopped_kind"] = event  # what the key holds: start_array...
+                    break
                 if prefix == "" and event == "map_key":
                     if value in stop_at:
                         head["_stopped_at"] = value
-                        break
                 elif "." not in prefix and event in ("string", "number", "boolean", "null"):
                     head[prefix] = value
         except ijson.JSONError as exc:
@@ -194,25 +196,61 @@ def account_chats(path: Path) -> list[dict[str, Any]]:
     """
     found: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
+    present: list[str] = []
+    listed: set[str] = set()
     fh, reader = open_stream(path)
     with fh:
         try:
             for prefix, event, value in ijson.parse(reader, use_float=True):
                 if not prefix.startswith(("chats.list.item", "left_chats.list.item")):
+                    if prefix == "" and event == "map_key" and value in _SECTIONS:
+                        present.append(value)
+                    elif prefix.endswith(".list") and event == "start_array":
+                        listed.add(prefix[:-5])
                     continue
                 section, _, rest = prefix.partition(".list.item")
-                if rest == "" and event == "start_map":
-                    current = {"section": section, "messages": 0}
-                    found.append(current)
+                if rest == "":
+                    if event == "start_map":
+                        current = {"section": section, "messages": 0}
+                        found.append(current)
+                    elif event in _VALUE_STARTS:
+                        raise _bad_shape(path, f"{section}.list item {len(found) + 1}", event)
                 elif current is None:
                     continue
-                elif rest == ".messages.item" and event == "start_map":
-                    current["messages"] += 1
+                elif rest == ".messages.item":
+                    # Every item counts, objects or not: ingest reads them back in this order
+                    # and a miscount would move messages into the next chat.
+                    if event in _VALUE_STARTS:
+                        current["messages"] += 1
+                elif rest == ".messages":
+                    if event in _VALUE_STARTS and event != "start_array":
+                        name = f"chat {current.get('id')!r:.40} ({section}.list item {len(found)})"
+                        raise _bad_shape(path, f"'messages' of {name}", event)
                 elif rest.count(".") == 1 and event in ("string", "number", "boolean", "null"):
                     current[rest[1:]] = value
         except ijson.JSONError as exc:
             raise describe_error(path, exc, reader.consumed) from None
+    for section in present:
+        if section not in listed:
+            raise BadInput(f"{path}: '{section}' holds no 'list' of chats")
     return found
+
+
+_SECTIONS = ("chats", "left_chats")
+_VALUE_STARTS = frozenset(("start_map", "start_array", "string", "number", "boolean", "null"))
+_WHAT = {"start_map": "an object", "start_array": "a list", "string": "a string"}
+
+
+def _bad_shape(path: Path, where: str, event: str) -> BadInput:
+    what = _WHAT.get(event, event if event != "number" else "a number")
+    expected = "a list" if "'messages'" in where else "an object"
+    return BadInput(f"{path}: {where} is {what}, not {expected}")
+
+
+def check_messages_kind(path: Path, event: str | None) -> None:
+    """A single-chat export's `messages` must be a list."""
+    if event is not None and event != "start_array":
+        raise _bad_shape(path, "'messages'", event)
 
 
 def items(reader: XEscapeReader, prefix: str) -> Iterator[Any]:

@@ -59,7 +59,7 @@ def parse_timezone(value: str) -> tzinfo:
         return UTC
     try:
         return ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia" is a folder
         raise BadInput(f"unknown time zone {value!r}: use an IANA name or +HH:MM") from None
 
 
@@ -113,7 +113,7 @@ class Clock:
         self._countdown = 0
 
     def _unix(self, unix: Any) -> int | None:
-        if isinstance(unix, str) and unix.isdigit():
+        if isinstance(unix, str) and len(unix) < 20 and unix.isascii() and unix.isdigit():
             n = int(unix)
         elif isinstance(unix, int) and not isinstance(unix, bool):
             n = unix
@@ -130,6 +130,8 @@ class Clock:
             and type(unix) is str
             and type(local) is str
             and unix.isdigit()
+            and len(unix) < 20
+            and unix.isascii()
         ):
             n = int(unix)
             if MIN_UNIX <= n <= self.max_unix:

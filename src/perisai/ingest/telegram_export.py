@@ -31,6 +31,9 @@ Progress = Callable[[int, int], None]
 _SECTIONS = ("chats", "left_chats")
 
 
+_END = object()
+
+
 class _Unchanged(Exception):
     """Raised inside the transaction to roll back an ingest that would add nothing."""
 
@@ -55,12 +58,16 @@ def locate(export: Path) -> tuple[Path, Path]:
 def _shape(path: Path) -> tuple[str, dict[str, Any]]:
     head = jsonstream.top_level(path, ("messages", *_SECTIONS))
     stopped = head.pop("_stopped_at", None)
+    kind = head.pop("_stopped_kind", None)
+    if stopped == "messages":
+        jsonstream.check_messages_kind(path, kind)
     if stopped in _SECTIONS:
         return "full_account", head
     if stopped == "messages" or ("id" in head and "type" in head):
         if "id" not in head:
             head = jsonstream.top_level(path, ())
             head.pop("_stopped_at", None)
+            head.pop("_stopped_kind", None)
         return "single_chat", head
     raise BadInput(f"{path}: not a Telegram Desktop export (no 'messages' and no 'chats' list)")
 
@@ -135,10 +142,12 @@ def ingest(
     except _Unchanged:
         assert writer is not None
         return {"unchanged": True, "export": str(result_path), "chats": chats, **writer.totals}
-    except BaseException:
+    except BaseException as exc:
         if writer is not None:
             for sha in writer.new_blobs:
                 case.vault.remove(sha)
+        if isinstance(exc, BadInput) and str(result_path) not in str(exc):
+            raise BadInput(f"{result_path}: {exc}") from None  # say which file
         raise
     return summary
 
@@ -166,7 +175,10 @@ def _account(writer: Writer, path: Path, account: list, progress: Progress | Non
             for header in headers:
                 state = writer.open_chat(header)
                 for _ in range(header["messages"]):
-                    writer.add(state, next(stream))
+                    item = next(stream, _END)
+                    if item is _END:  # the two passes disagree: never shift messages
+                        raise BadInput(f"{path}: chat {header.get('id')!r:.40} ends early")
+                    writer.add(state, item)
                     if progress and writer.totals["messages_new"] % 5000 == 0:
                         progress(reader.consumed, total)
                 info = writer.close_chat(state)

@@ -20,7 +20,7 @@ from ..store.bulk import BulkInserter
 from ..store.rowhash import canonical, message_row_sha256, sha256_json
 from ..vault import Vault
 from . import media as media_mod
-from .ids import PeerId, chat_kind, decode_chat_id, link_prefix, marked_id
+from .ids import PeerId, as_int, chat_kind, decode_chat_id, link_prefix, marked_id
 from .normalize import (
     NUL_STAND_IN,
     Clock,
@@ -243,7 +243,7 @@ class Writer:
         if bare is None:
             from ..errors import BadInput
 
-            raise BadInput(f"chat {h.get('name')!r} has no usable id ({h.get('id')!r})")
+            raise BadInput(f"chat {h.get('name')!r:.60} has no usable id ({h.get('id')!r:.40})")
         state.kind, state.bare = chat_kind(ctype), bare
         state.link_prefix = link_prefix(state.kind, bare)
         row = self.conn.execute(
@@ -385,12 +385,15 @@ class Writer:
         raw_id = get("id")
         if type(raw_id) is int:
             mid = raw_id
-        elif isinstance(raw_id, int | float) and not isinstance(raw_id, bool):
-            mid = int(raw_id)
-        elif isinstance(raw_id, str) and raw_id.lstrip("-").isdigit():
-            mid, flags = int(raw_id), ["string_id"]
-        else:
+        elif raw_id is None or "id" not in msg:
             mid, flags = 0, ["missing_id"]
+        else:
+            # A float, a string, a bool... : kept when it is a whole number that fits.
+            found = as_int(raw_id)
+            if found is None:
+                mid, flags = 0, ["malformed_id"]
+            else:
+                mid, flags = found, ["string_id"] if isinstance(raw_id, str) else []
         if mid < 0:
             flags.append("negative_id_migrated_group")
         dup_index = 0
@@ -478,7 +481,7 @@ class Writer:
             "sender_id": sender,
             "text": text,
             "entities": entities,
-            "reply_to": int(reply) if isinstance(reply, int | float) else None,
+            "reply_to": as_int(reply) if isinstance(reply, int | float) else None,
             "forwarded_from": no_nul(forwarded) if type(forwarded) is str else None,
             "forwarded_from_id": fwd_pk,
             "via_bot": no_nul(via) if via else via,

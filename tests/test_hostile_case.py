@@ -1,0 +1,160 @@
+"""Hostile exports and misuse of the CLI around a case: exit 2 with one line naming what and
+where, never a crash (exit 3), a shifted message or a half-written case."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from perisai.case import Case
+from perisai.errors import BadInput
+from perisai.ingest.ids import as_int, decode_chat_id, decode_from_id
+from perisai.ingest.normalize import parse_timezone
+from perisai.ingest.telegram_export import ingest
+from perisai.store import models as m
+
+from helpers import msg, run_cli, snapshot, write_export
+
+
+@pytest.fixture
+def case(tmp_path):
+    c = Case.open(tmp_path / "case")
+    ingest(c, write_export(tmp_path / "first", [msg(1), msg(2)]))
+    return c
+
+
+def _raw_export(root, doc):
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "result.json").write_text(json.dumps(doc), "utf-8")
+    return root
+
+
+def _chat(i, messages):
+    return {"name": f"C{i}", "type": "private_group", "id": i, "messages": messages}
+
+
+def _rows(case):
+    t, c = m.MESSAGES, m.CHATS
+    query = select(c.c.tg_id, t.c.message_id, t.c.text).join(c, c.c.id == t.c.chat_id)
+    with case.engine.connect() as conn:
+        return sorted(tuple(r) for r in conn.execute(query))
+
+
+# -- export shapes ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("doc", "said"),
+    [
+        (
+            {"name": "G", "type": "private_group", "id": 9, "messages": {"a": 1}},
+            "'messages' is an object",
+        ),
+        ({"name": "G", "type": "private_group", "id": 9, "messages": 5}, "'messages' is a number"),
+        ({"name": "G", "type": "private_group", "id": 9, "messages": None}, "'messages' is null"),
+        ({"chats": {"about": "x"}}, "'chats' holds no 'list'"),
+        ({"chats": {"list": 5}}, "'chats' holds no 'list'"),
+        ({"chats": {"list": []}, "left_chats": 5}, "'left_chats' holds no 'list'"),
+        ({"chats": {"list": [5]}}, "chats.list item 1 is a number"),
+        ({"chats": {"list": [_chat(1, {"x": 1})]}}, "'messages' of chat 1"),
+    ],
+)
+def test_wrong_shapes_are_exit_2_not_an_empty_success(tmp_path, case, doc, said):
+    before = snapshot(case.root)
+    export = _raw_export(tmp_path / "bad", doc)
+    with pytest.raises(BadInput, match="result.json: " + said):
+        ingest(case, export)
+    assert snapshot(case.root) == before
+
+
+def test_non_object_messages_never_shift_into_the_next_chat(tmp_path, case):
+    """The first pass counted only objects, the second yielded every item: a list among a
+    chat's messages moved that chat's last message into the next chat."""
+    doc = {
+        "chats": {
+            "list": [
+                _chat(1, [[1, 2], "x", msg(1, "in chat one")]),
+                _chat(2, [msg(5, "in chat two"), 7]),
+            ]
+        }
+    }
+    ingest(case, _raw_export(tmp_path / "acct", doc))
+    rows = [r for r in _rows(case) if r[0] in (1, 2)]
+    assert (1, 1, "in chat one") in rows and (2, 5, "in chat two") in rows
+    assert len([r for r in rows if r[0] == 1]) == 3 and len([r for r in rows if r[0] == 2]) == 2
+
+
+# -- ids, dates and time zones -----------------------------------------------------------------
+
+BIG = "9" * 30
+LONG = "9" * 5000  # int() refuses strings over 4,300 digits (ValueError)
+SUP = "\u00b2"  # '²': str.isdigit() says yes, int() says no
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"from_id": "user" + BIG},
+        {"from_id": "channel" + BIG},
+        {"from_id": LONG},
+        {"from_id": "user" + LONG},
+        {"from_id": SUP},
+        {"from_id": 2**63 - 1},
+        {"from_id": "user"},
+        {"from_id": "channel-5"},
+        {"forwarded_from": "x", "forwarded_from_id": "user" + BIG},
+        {"id": "9" * 40},
+        {"id": LONG},
+        {"id": SUP},
+        {"id": "--5"},
+        {"id": 1e300},
+        {"id": 1.5},
+        {"reply_to_message_id": 1e300},
+        {"reply_to_message_id": "abc"},
+        {"date_unixtime": SUP},
+        {"date_unixtime": LONG},
+        {"date_unixtime": 1714528800.5},
+        {"date_unixtime": "-100"},
+        {"edited": "x", "edited_unixtime": SUP},
+    ],
+)
+def test_odd_ids_and_dates_are_kept_and_flagged_not_a_crash(tmp_path, case, extra):
+    m1 = msg(3, "odd")
+    m1.update(extra)
+    result = ingest(case, write_export(tmp_path / "odd", [m1]))
+    assert result["messages_new"] == 1
+
+
+@pytest.mark.parametrize("chat_id", [2**63 - 1, -(2**63 - 1), BIG, 1e300, 1.5, "1.5", SUP, LONG])
+def test_chat_ids_that_do_not_fit_are_exit_2_naming_the_file(tmp_path, case, chat_id):
+    before = snapshot(case.root)
+    export = write_export(tmp_path / "bad", [msg(3)], id=chat_id)
+    with pytest.raises(BadInput, match=r"result\.json: chat 'Test group' has no usable id") as err:
+        ingest(case, export)
+    assert len(str(err.value)) < 400
+    assert snapshot(case.root) == before
+
+
+def test_id_decoding_bounds():
+    assert as_int("12") == 12 and as_int(12.0) == 12 and as_int("-7") == -7
+    assert as_int(1.5) is None and as_int(True) is None and as_int(SUP) is None
+    assert as_int(LONG) is None and as_int(float("inf")) is None and as_int(float("nan")) is None
+    assert decode_from_id("user" + BIG) is None and decode_from_id(LONG) is None
+    assert decode_from_id("user123").bare == 123 and decode_from_id("4294967297").bare == 1
+    assert decode_chat_id(2**62, "private_supergroup", False) is None
+    assert decode_chat_id(-1001234567890, "private_supergroup", False) == 1234567890
+
+
+@pytest.mark.parametrize("zone", ["Asia", "Etc", "a" * 300, "UTC\x01"])
+def test_time_zone_that_is_a_folder_or_junk_is_bad_input(zone):
+    with pytest.raises(BadInput):
+        parse_timezone(zone)
+
+
+def test_cli_bad_chat_id_is_one_line_exit_2(tmp_path, case):
+    export = write_export(tmp_path / "bad", [msg(3, from_id="user" + LONG)], id=BIG)
+    r = run_cli("ingest", str(case.root), str(export), "--json")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and "result.json" in r.stderr and r.stdout == ""
