@@ -123,6 +123,15 @@ def import_list(
                     conn.execute(insert(m.LIST_HASHES), pending)
                 counts["added"] += len(pending)
                 pending, pending_keys, checked = [], set(), 0
+        if reader.records == 0:
+            # An empty file, or JSON/CSV of some other shape that holds no hash (an object of
+            # objects, a list of numbers): importing "0 hashes" would look like a clean list.
+            skipped = ", ".join(f"{n} {why}" for why, n in sorted(reader.skipped.items()))
+            raise BadInput(
+                f"{path}: no hashes found (read as {reader.format}"
+                + (f"; skipped: {skipped}" if skipped else "")
+                + "); nothing was imported"
+            )
         settle()
         if pending:
             conn.execute(insert(m.LIST_HASHES), pending)

@@ -16,6 +16,7 @@ import base64
 import hashlib
 import importlib.metadata
 import io
+import math
 import warnings
 from dataclasses import dataclass
 from importlib import import_module
@@ -32,6 +33,8 @@ MODEL_FILE = "320n.onnx"
 MODEL_SHA256 = base64.urlsafe_b64decode("wV2Cc62tLQqS8BTMaastbDEaBnd6VVRfLE60b1GRHw8=").hex()
 INPUT_SIZE = 320
 MAX_PIXELS = 50_000_000
+# The square an image is padded to before the 320x320 resize: 7071 px a side, about 150 MB.
+MAX_PADDED_PIXELS = MAX_PIXELS
 
 # NudeNet 3.4.2's class order (index = model output channel - 4).
 LABELS: tuple[str, ...] = (
@@ -189,8 +192,16 @@ class NudityModel:
         cv2 = self._cv2
         height, width = rgb.shape[:2]
         side = max(height, width)
+        if side * side > MAX_PADDED_PIXELS:
+            # A sliver (1x60000) would pad to a 60000x60000 square, 10 GB, only to be resized
+            # to 320x320. Shrink it first, aspect kept; the returned side stays the original's,
+            # so boxes still map back to the image. Photos up to 7071 px a side never get here.
+            factor = math.sqrt(MAX_PADDED_PIXELS) / side
+            small = (max(1, round(width * factor)), max(1, round(height * factor)))
+            rgb = cv2.resize(np.ascontiguousarray(rgb), small, interpolation=cv2.INTER_AREA)
+        h, w = rgb.shape[:2]
         padded = cv2.copyMakeBorder(
-            np.ascontiguousarray(rgb), 0, side - height, 0, side - width, cv2.BORDER_CONSTANT
+            np.ascontiguousarray(rgb), 0, max(h, w) - h, 0, max(h, w) - w, cv2.BORDER_CONSTANT
         )
         blob = cv2.dnn.blobFromImage(
             padded, 1 / 255.0, (INPUT_SIZE, INPUT_SIZE), (0, 0, 0), swapRB=True, crop=False

@@ -163,7 +163,8 @@ def _parse_manifest(data: bytes, fingerprint: str) -> dict[str, Any]:
         raise _fail(f"{MANIFEST} is not a Perisai bundle manifest")
     if manifest.get("version") != 1:
         raise _fail(f"{MANIFEST}: unsupported bundle version {manifest.get('version')!r}")
-    if (manifest.get("signing_key") or {}).get("fingerprint") != fingerprint:
+    key = manifest.get("signing_key")
+    if not isinstance(key, dict) or key.get("fingerprint") != fingerprint:
         raise _fail(f"{MANIFEST} names a different signing key from {PUBLIC_KEY}")
     files = manifest.get("files")
     if not isinstance(files, list):
@@ -243,7 +244,9 @@ def check_custody(data: bytes, manifest: dict[str, Any]) -> int:
         if sha != ev["sha256"]:
             raise _fail(f"{where}: event {ev['seq']} was edited (content does not match hash)")
         prev, expected = sha, expected + 1
-    head = manifest.get("custody") or {}
+    head = manifest.get("custody")
+    if not isinstance(head, dict):
+        raise _fail(f"{MANIFEST} names no custody head (its custody entry is malformed)")
     if head.get("head_seq") != expected - 1 or head.get("head_sha256") != prev:
         raise _fail(
             f"{CUSTODY_LOG} ends at event {expected - 1} but the manifest names event "

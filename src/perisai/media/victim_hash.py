@@ -9,6 +9,7 @@ becomes an item with an ``error`` instead of hashes: one bad file must not lose 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ from perisai.media.video import hash_video
 FORMAT = "perisai-victim-hashes"
 VERSION = 1
 ORB_KEYPOINTS = 300  # her keypoints kept per picture: about 14 KB of base64 each
+# No photo is this large (a 50-megapixel 16-bit TIFF is 300 MB): a bigger "image" is refused
+# before it is read into memory whole.
+MAX_IMAGE_BYTES = 512 << 20
 _VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi", ".3gp", ".mpg", ".mpeg"}
 
 
@@ -55,10 +59,18 @@ def hash_item(path: Path, local: bool = False) -> dict[str, Any]:
     ``local=True`` adds, for images, ``regions`` (region PDQ hashes) and ``orb`` (base64 of up
     to ORB_KEYPOINTS keypoints: x, y and 32-byte descriptors; docs/regions.md): they find crops,
     screenshots, collages and edited copies, at about 15 KB more per picture."""
-    item: dict[str, Any] = {"name": path.name}
+    item: dict[str, Any] = {"name": path.name, "kind": "unknown"}  # "unknown" stays on errors
     try:
+        try:
+            info = path.stat()
+        except OSError as exc:  # a dangling or looping link, no permission
+            raise Rejected(f"unreadable: {type(exc).__name__}") from None
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read forever, a device
+            raise Rejected("not a regular file")  # such as /dev/zero never ends
         kind = _kind(path)
-        item["kind"] = kind  # "unknown" stays only on an error item
+        item["kind"] = kind
+        if kind != "video" and info.st_size > MAX_IMAGE_BYTES:
+            raise Rejected(f"too large for an image: over {MAX_IMAGE_BYTES >> 20} MB")
         if kind == "video":
             video = hash_video(path, dense=True)  # dense: these hashes go into a list
             item.update(sha256=video["sha256"], md5=video["md5"], vpdq=video["frames"])

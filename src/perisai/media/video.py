@@ -67,6 +67,12 @@ def hash_video(path: Path, dense: bool = False, max_pixels: int = MAX_PIXELS) ->
             rate = float(stream.average_rate or 0) or 25.0
             next_second = 0.0
             for index, frame in enumerate(container.decode(stream)):
+                if frame.width * frame.height > max_pixels:
+                    # The header's size is only a claim: a stream can switch to larger frames
+                    # part-way (a new sequence header), and to_ndarray would allocate them.
+                    raise Rejected(
+                        f"frame {index} of {frame.width}x{frame.height} pixels is over the limit"
+                    )
                 ts = float(frame.time) if frame.time is not None else index / rate
                 if not dense:
                     # Small tolerance: timestamps like 0.9999 belong to the next second's slot.

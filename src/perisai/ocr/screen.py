@@ -48,7 +48,7 @@ def measure(data: bytes) -> dict[str, float]:
     return {
         "width": float(w),
         "height": float(h),
-        "edge_density": float(strong.mean()),
+        "edge_density": float(strong.mean()) if strong.size else 0.0,  # a 1-pixel-wide sliver
         "text_row_share": float(text_rows.mean()),
         "text_vertical_share": text_vertical,
         "top3_grey_share": top3,

@@ -1,0 +1,421 @@
+"""Hostile files through triage, victim-hash, hash-list import and verify-bundle.
+
+Each bad file must end as a recorded rejection with a reason (or exit 2 / exit 1 with one line):
+never a traceback, a hang, gigabytes of memory, noise on stderr or a half-written case.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib
+import io
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import warnings
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image
+
+from perisai.case import Case
+from perisai.errors import BadInput, CheckFailed
+from perisai.evidence import signing
+from perisai.evidence.bundle import CUSTODY_LOG, MANIFEST, PUBLIC_KEY, SIGNATURE, write_zip
+from perisai.evidence.verify_bundle import verify_bundle
+from perisai.hashlists import import_list
+from perisai.media import victim_hash
+
+from helpers import msg, run_cli, snapshot, write_export
+
+MD5 = "a" * 32
+
+
+def _enc(img: Image.Image, fmt: str, **kw: object) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def _png_bomb() -> bytes:
+    """A 60000x60000 greyscale PNG header over a few KB of zlib data."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return len(data).to_bytes(4, "big") + kind + data + crc.to_bytes(4, "big")
+
+    ihdr = (60000).to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])
+    idat = zlib.compress(b"\x00" * 60001 * 20)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def _mp4() -> bytes:
+    import av
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as c:
+        s = c.add_stream("mpeg4", rate=10)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        for i in range(20):
+            arr = np.full((48, 64, 3), i * 10, np.uint8)
+            for p in s.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return buf.getvalue()
+
+
+def hostile_files() -> dict[str, bytes]:
+    """Benign generated pictures, broken or lying in every way the task lists."""
+    grad = Image.linear_gradient("L").resize((640, 480)).convert("RGB")
+    jpeg = _enc(grad, "JPEG")
+    frames = [grad.rotate(i * 20) for i in range(3)]
+    gif = io.BytesIO()
+    frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:])
+    bogus = Image.Exif()
+    bogus[0x0112] = 99  # EXIF orientation: only 1..8 exist
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr("a.txt", "hi")
+    mp4 = _mp4()
+    return {
+        "photos/trunc.jpg": jpeg[:2000],
+        "photos/trunc.png": _enc(grad, "PNG")[:5000],
+        "photos/trunc.gif": gif.getvalue()[:3000],
+        "photos/trunc.webp": _enc(grad, "WEBP")[:500],
+        "photos/bomb.png": _png_bomb(),
+        "photos/one.png": _enc(Image.new("RGB", (1, 1), "red"), "PNG"),
+        "photos/wide.png": _enc(Image.new("L", (100000, 1), 128), "PNG"),
+        "photos/tall.jpg": _enc(Image.new("L", (1, 20000), 90), "JPEG"),
+        "photos/cmyk.jpg": _enc(grad.convert("CMYK"), "JPEG"),
+        "photos/i16.png": _enc(Image.new("I;16", (300, 200), 40000), "PNG"),
+        "photos/palette.png": _enc(grad.convert("P"), "PNG"),
+        "photos/alpha.png": _enc(grad.convert("RGBA"), "PNG"),
+        "photos/anim.gif": gif.getvalue(),
+        "photos/orient99.jpg": _enc(grad.rotate(5), "JPEG", exif=bogus.tobytes()),
+        "photos/html.jpg": b"<html><script>alert(1)</script></html>",
+        "photos/zip.jpg": zipped.getvalue(),
+        "video_files/zero.mp4": b"",
+        "video_files/trunc.mp4": mp4[: len(mp4) // 2],
+        "video_files/random.mp4": bytes(range(256)) * 300,
+        "video_files/ok.mp4": mp4,
+        "stickers/s.webm": b"\x1a\x45\xdf\xa3" + bytes(300),
+        "stickers/s.tgs": zlib.compress(b'{"v":"5.5.2"}'),
+        "files/broken.pdf": b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\nendobj\n" + bytes(50),
+    }
+
+
+def _write(root: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+
+
+# --- triage ----------------------------------------------------------------------------------
+
+
+def test_triage_records_every_hostile_file_and_stays_quiet(tmp_path):
+    export = tmp_path / "export"
+    files = hostile_files()
+    _write(export, files)
+    messages = []
+    for i, name in enumerate(sorted(files), 1):
+        if name.startswith("photos/"):
+            messages.append(msg(i, photo=name))
+        elif name.startswith("video_files/"):
+            messages.append(msg(i, file=name, media_type="video_file", mime_type="video/mp4"))
+        elif name.startswith("stickers/"):
+            messages.append(msg(i, file=name, media_type="sticker", sticker_emoji="x"))
+        else:
+            messages.append(msg(i, file=name, mime_type="application/pdf"))
+    write_export(export, messages)
+    case = tmp_path / "case"
+    assert run_cli("ingest", str(case), str(export)).returncode == 0
+    r = run_cli("triage", str(case), "--workers", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    # stderr is not a terminal: no progress, and no RuntimeWarnings from a 1-pixel sliver either
+    assert r.stderr == ""
+    assert set(json.loads(r.stdout)["stages"]) >= {"hash", "nudity", "ocr", "preview"}
+    con = sqlite3.connect(case / "perisai.db")
+    rows = con.execute(
+        "select o.export_path, a.status, a.reason from media_occurrences o "
+        "join media_analysis a on a.media_id = o.media_id"
+    ).fetchall()
+    con.close()
+    status = {path: (st, reason) for path, st, reason in rows}
+    assert set(status) == set(files)
+    for name in ("trunc.jpg", "bomb.png", "trunc.webp"):
+        st, reason = status[f"photos/{name}"]
+        assert st == "rejected" and reason, name
+    assert "decompression bomb" in status["photos/bomb.png"][1]
+    for name in ("video_files/trunc.mp4",):
+        assert status[name][0] == "rejected" and status[name][1]
+    for name in ("photos/html.jpg", "photos/zip.jpg", "video_files/zero.mp4", "files/broken.pdf"):
+        assert status[name][0] in ("skipped", "rejected") and status[name][1], name
+    for name in ("one.png", "wide.png", "tall.jpg", "cmyk.jpg", "i16.png", "palette.png"):
+        assert status[f"photos/{name}"][0] == "hashed", name
+    for name in ("alpha.png", "anim.gif", "orient99.jpg"):
+        assert status[f"photos/{name}"][0] == "hashed", name
+    assert status["video_files/ok.mp4"][0] == "hashed"
+    v = run_cli("verify", str(case))
+    assert v.returncode == 0, v.stderr
+
+
+def test_nudity_never_pads_a_sliver_to_a_giant_square(monkeypatch):
+    from perisai.classify import NudityModel, model_available
+
+    if not model_available():
+        pytest.skip("NudeNet is not installed")
+    model = NudityModel(threads=1)
+    real = model._cv2.copyMakeBorder
+    padded: list[int] = []
+
+    def border(src, top, bottom, left, right, *args):
+        side = max(src.shape[0] + top + bottom, src.shape[1] + left + right)
+        padded.append(side)
+        if side > 8000:  # 1x60000 padded to 60000x60000x3 is 10.8 GB: refuse, don't allocate
+            raise MemoryError(f"padded to {side} a side")
+        return real(src, top, bottom, left, right, *args)
+
+    monkeypatch.setattr(model._cv2, "copyMakeBorder", border)
+    for size in ((1, 60000), (60000, 1), (20, 30000)):
+        score = model.score_image(_enc(Image.new("L", size, 100), "PNG"))
+        assert 0.0 <= score.score <= 1.0
+    assert padded and max(padded) <= 7072
+    # an ordinary photo is padded exactly as NudeNet pads it
+    padded.clear()
+    model.score_image(_enc(Image.new("RGB", (640, 480), "gray"), "JPEG"))
+    assert padded == [640]
+
+
+def test_text_screen_of_a_sliver_warns_nothing():
+    from perisai.ocr import looks_textual
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for size in ((1, 500), (500, 1), (1, 1)):
+            textual, m = looks_textual(_enc(Image.new("L", size, 128), "PNG"))
+            assert textual is False and m["edge_density"] == 0.0
+
+
+def _elementary(width: int, height: int, frames: int) -> bytes:
+    """A raw MPEG-4 part 2 stream: two of them concatenated switch frame size part-way."""
+    import av
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="m4v") as c:
+        s = c.add_stream("mpeg4", rate=10)
+        s.width, s.height, s.pix_fmt = width, height, "yuv420p"
+        for i in range(frames):
+            arr = np.full((height, width, 3), i * 20, np.uint8)
+            for p in s.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return buf.getvalue()
+
+
+def test_a_video_that_grows_its_frames_midway_is_rejected(tmp_path):
+    from perisai.media import Rejected, hash_video
+
+    path = tmp_path / "grow.m4v"
+    path.write_bytes(_elementary(64, 48, 4) + _elementary(320, 240, 4))
+    assert len(hash_video(path, dense=True)["frames"]) == 8  # within the limit: all hashed
+    # the header says 64x48 (3,072 pixels); the frames after the switch are 76,800
+    with pytest.raises(Rejected, match="frame 4 of 320x240 pixels is over the limit"):
+        hash_video(path, dense=True, max_pixels=10_000)
+    with pytest.raises(Rejected, match="over the limit"):
+        hash_video(path, max_pixels=10_000)
+
+
+# --- victim-hash -----------------------------------------------------------------------------
+
+
+def test_victim_hash_hostile_files_become_error_items(tmp_path):
+    root = tmp_path / "mine"
+    files = hostile_files()
+    _write(root, files)
+    (root / "photos" / "loop").symlink_to("..")  # a folder loop: links are not followed
+    (root / "self.jpg").symlink_to("self.jpg")  # a link to itself
+    (root / "gone.jpg").symlink_to("nowhere.jpg")
+    doc = victim_hash([root])
+    items = {i["name"]: i for i in doc["items"]}
+    expected = {Path(n).name for n in files} | {"self.jpg", "gone.jpg"}
+    assert set(items) == expected
+    for name in ("trunc.jpg", "bomb.png", "html.jpg", "zip.jpg", "zero.mp4", "trunc.mp4"):
+        assert items[name].get("error"), name
+    for name in ("random.mp4", "s.webm", "s.tgs", "broken.pdf", "self.jpg", "gone.jpg"):
+        assert items[name].get("error"), name
+    for name in ("one.png", "wide.png", "tall.jpg", "cmyk.jpg", "i16.png", "anim.gif"):
+        assert len(items[name]["pdq"]) == 64, name
+    assert items["ok.mp4"]["vpdq"]
+    assert all(str(tmp_path) not in json.dumps(i) for i in doc["items"])
+
+
+def test_victim_hash_a_fifo_in_her_folder_does_not_hang(tmp_path):
+    root = tmp_path / "mine"
+    root.mkdir()
+    (root / "a.png").write_bytes(_enc(Image.linear_gradient("L"), "PNG"))
+    os.mkfifo(root / "pipe.jpg")  # reading it would block forever
+    code = (
+        "import json, sys; from pathlib import Path; from perisai.media import victim_hash; "
+        "print(json.dumps(victim_hash([Path(sys.argv[1])])))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, str(root)], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    items = {i["name"]: i for i in json.loads(r.stdout)["items"]}
+    assert items["pipe.jpg"]["error"] == "not a regular file"
+    assert "pdq" in items["a.png"]
+
+
+def test_victim_hash_refuses_a_giant_image_before_reading_it(tmp_path, monkeypatch):
+    module = importlib.import_module("perisai.media.victim_hash")  # the name is the function
+    monkeypatch.setattr(module, "MAX_IMAGE_BYTES", 1 << 20)
+    big = tmp_path / "big.jpg"
+    with big.open("wb") as fh:  # sparse: 3 MB that take no disk
+        fh.write(b"\xff\xd8\xff\xe0")
+        fh.truncate(3 << 20)
+    reads: list[Path] = []
+    real = Path.read_bytes
+
+    def spy(self: Path) -> bytes:
+        reads.append(self)
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", spy)
+    item = victim_hash([big])["items"][0]
+    assert item["error"].startswith("too large for an image") and big not in reads
+
+
+def test_victim_hash_cli_hostile_folder_exit_0(tmp_path):
+    root = tmp_path / "mine"
+    _write(root, {k: v for k, v in hostile_files().items() if k.startswith("photos/")})
+    (root / "photos" / "loop").symlink_to("..")
+    out = tmp_path / "hashes.json"
+    r = run_cli("victim-hash", str(root), "-o", str(out))
+    assert r.returncode == 0 and r.stderr.count("\n") == 1, r.stderr
+    assert "unreadable" in r.stderr and out.is_file()
+    r = run_cli("victim-hash", str(tmp_path / "nope.jpg"), "-o", str(out))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+
+
+# --- hashlist import -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def case(tmp_path):
+    c = Case.open(tmp_path / "case")
+    (tmp_path / "first.txt").write_text(MD5 + "\n")
+    import_list(c, tmp_path / "first.txt", "first", "ncii")
+    return c
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fmt"),
+    [
+        ("empty.txt", b"", "auto"),
+        ("comments.txt", b"# nothing here\n\n", "auto"),
+        ("object.json", json.dumps({"hashes": {"a": 1}}).encode(), "auto"),
+        ("numbers.json", b"[1, 2, 3]", "auto"),
+        ("nohash.json", json.dumps([{"name": "x"}]).encode(), "stopncii"),
+        ("header-only.csv", b"md5,name\n", "auto"),
+    ],
+)
+def test_a_list_without_hashes_is_exit_2_and_changes_nothing(tmp_path, case, name, content, fmt):
+    path = tmp_path / name
+    path.write_bytes(content)
+    before = snapshot(case.root)
+    with pytest.raises(BadInput, match="no hashes found"):
+        import_list(case, path, "n", "ncii", fmt)
+    assert snapshot(case.root) == before
+    r = run_cli(
+        "hashlist", "import", str(case.root), str(path), "--name", "n", "--category", "ncii"
+    )
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and name in r.stderr
+    assert snapshot(case.root) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "words"),
+    [
+        (os.urandom(4000) + b"\x00", [], "binary"),
+        ("\ufeffmd5\n" + "g" * 32 + "\n", [], "not hexadecimal"),
+        ("md5\n" + "a" * 100_000 + "\n", [], "longer than"),
+        ("abc123\n", [], "not a hash"),
+        (MD5 + "\n", ["--category", "porn"], "unknown category"),
+        (MD5 + "\n", ["--format", "ncmec"], "XML"),
+        (
+            '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            '<report><fileDetails><hashValue type="MD5">&x;</hashValue></fileDetails></report>',
+            [],
+            "DOCTYPE refused",
+        ),
+    ],
+)
+def test_hostile_lists_are_exit_2_with_one_line(tmp_path, case, content, args, words):
+    path = tmp_path / "list.bin"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    before = snapshot(case.root)
+    cli = ["hashlist", "import", str(case.root), str(path), "--name", "n"]
+    if "--category" not in args:
+        cli += ["--category", "ncii"]
+    r = run_cli(*cli, *args)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert words in r.stderr
+    assert snapshot(case.root) == before
+
+
+# --- verify-bundle ---------------------------------------------------------------------------
+
+
+def _self_signed(path: Path, manifest: dict, members: list[tuple[str, bytes]]) -> Path:
+    """A bundle signed by its own (an attacker's) key: the signature verifies, the content lies."""
+    key = Ed25519PrivateKey.generate()
+    manifest.setdefault("signing_key", {"fingerprint": signing.fingerprint(key.public_key())})
+    body = json.dumps(manifest).encode()
+    sig = base64.b64encode(key.sign(body)) + b"\n"
+    pem = signing.public_pem(key.public_key())
+    write_zip(path, [(MANIFEST, body), (SIGNATURE, sig), (PUBLIC_KEY, pem), *members])
+    return path
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("signing_key", "a string"), ("custody", ["not", "an", "object"])]
+)
+def test_a_self_signed_manifest_of_the_wrong_shape_fails_the_check(tmp_path, field, value):
+    log = b""
+    entry = {"path": CUSTODY_LOG, "size": 0, "sha256": hashlib.sha256(log).hexdigest()}
+    manifest = {"format": "perisai-bundle", "version": 1, "files": [entry], field: value}
+    path = _self_signed(tmp_path / "forged.zip", manifest, [(CUSTODY_LOG, log)])
+    with pytest.raises(CheckFailed):
+        verify_bundle(path)
+    r = run_cli("verify-bundle", str(path))
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+
+
+def test_hostile_zips_are_exit_1_or_2_with_one_line(tmp_path):
+    cases: dict[str, tuple[bytes | None, int]] = {}
+    cases["not-a-zip.zip"] = (b"<html>not a zip</html>", 2)
+    cases["zero.zip"] = (b"", 2)
+    empty = io.BytesIO()
+    with zipfile.ZipFile(empty, "w"):
+        pass
+    cases["empty.zip"] = (empty.getvalue(), 2)
+    slip = io.BytesIO()
+    with zipfile.ZipFile(slip, "w") as z:
+        z.writestr("../../evil.txt", "x")
+        z.writestr(MANIFEST, "{}")
+    cases["slip.zip"] = (slip.getvalue(), 1)
+    for name, (data, code) in cases.items():
+        (tmp_path / name).write_bytes(data or b"")
+        r = run_cli("verify-bundle", str(tmp_path / name))
+        assert r.returncode == code and r.stderr.count("\n") == 1, (name, r.stderr)
