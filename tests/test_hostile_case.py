@@ -158,3 +158,82 @@ def test_cli_bad_chat_id_is_one_line_exit_2(tmp_path, case):
     r = run_cli("ingest", str(case.root), str(export), "--json")
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("\n") == 1 and "result.json" in r.stderr and r.stdout == ""
+
+
+# -- two processes on one case -----------------------------------------------------------------
+
+
+def _cli_proc(*args):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "perisai.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+
+
+def test_two_processes_creating_one_case_both_land_and_the_case_verifies(tmp_path):
+    """The loser of the creation race used to remove the winner's half-made case (exit 3,
+    and a case whose custody head named events that were gone)."""
+    export = write_export(tmp_path / "ex", [msg(i) for i in range(1, 40)])
+    for n in range(3):
+        target = tmp_path / f"case{n}"
+        procs = [_cli_proc("ingest", str(target), str(export), "--json") for _ in range(2)]
+        results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
+        for p in procs:
+            p.stdout.close()
+            p.stderr.close()
+        assert [r[0] for r in results] == [0, 0], results
+        assert sorted(json.loads(r[1])["unchanged"] for r in results) == [False, True]
+        r = run_cli("verify", str(target))
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert not [p for p in tmp_path.iterdir() if ".creating-" in p.name]
+
+
+def test_a_second_writer_waits_for_the_first_then_goes_on(tmp_path, case, monkeypatch):
+    import sqlite3
+    import threading
+    import time
+
+    held = threading.Event()
+
+    def hold() -> None:
+        con = sqlite3.connect(case.root / "perisai.db", timeout=30)
+        con.execute("BEGIN IMMEDIATE")
+        held.set()
+        time.sleep(6)  # past sqlite3's own 5 s wait
+        con.commit()
+        con.close()
+
+    t = threading.Thread(target=hold)
+    t.start()
+    held.wait()
+    c2 = Case.open(case.root)
+    result = ingest(c2, write_export(tmp_path / "two", [msg(5)]))
+    t.join()
+    assert result["messages_new"] == 1
+
+
+def test_a_writer_that_waits_too_long_is_a_clean_error(tmp_path, case, monkeypatch):
+    import sqlite3
+
+    from perisai import case as case_mod
+    from perisai.errors import PerisaiError
+
+    monkeypatch.setattr(case_mod, "WRITE_WAIT_S", 1)
+    before = snapshot(case.root)
+    con = sqlite3.connect(case.root / "perisai.db")
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        c2 = Case.open(case.root)
+        with pytest.raises(PerisaiError, match="is busy: another Perisai process"):
+            ingest(c2, write_export(tmp_path / "two", [msg(5)]))
+    finally:
+        con.rollback()
+        con.close()
+    assert snapshot(case.root) == before

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -16,9 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from . import __version__, custody, keys, settings
 from .errors import BadInput, PerisaiError
@@ -26,6 +27,17 @@ from .store.db import make_engine, migrate, sqlite_url
 from .vault import Vault
 
 _PENDING_HEAD = "perisai.pending_custody_head"
+
+# A writer waits this long for another process's transaction on the same SQLite case (one
+# ingest at a time: the second waits for the first, then finds its messages already there).
+WRITE_WAIT_S = 600
+
+
+def _wait_for_writers(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {WRITE_WAIT_S * 1000}")
+    cur.close()
+
 
 CASE_FILE = "case.json"
 FORMAT = "perisai-case"
@@ -38,6 +50,8 @@ class Case:
         self.keys = keys.CaseKeys(data_key)
         self.db_url = db_url
         self.engine: Engine = make_engine(db_url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _wait_for_writers)
         self.vault = Vault(root / "vault", self.keys.purpose("vault"))
         self.head_path = root / "custody.head"
         self._head_lock = threading.Lock()
@@ -63,14 +77,25 @@ class Case:
         return cls._create(root, key_file, db, investigator)
 
     @classmethod
-    def _open_existing(cls, root: Path, meta_path: Path, key_file: str | None, db: str | None):
+    def _open_existing(
+        cls,
+        root: Path,
+        meta_path: Path,
+        key_file: str | None,
+        db: str | None,
+        passphrase: str | None = None,
+    ):
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise BadInput(f"{meta_path} is unreadable: {exc}") from None
-        if meta.get("format") != FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise BadInput(f"{meta_path} is not a Perisai case file")
-        data_key = keys.unwrap(keys.read_passphrase(key_file), meta["key"])
+        if not isinstance(meta.get("key"), dict):
+            raise BadInput(f"{meta_path} holds no usable key record")
+        if passphrase is None:
+            passphrase = keys.read_passphrase(key_file)
+        data_key = keys.unwrap(passphrase, meta["key"])
         url = settings.DB.value(db) or meta.get("db") or sqlite_url(root)
         case = cls(root, meta, data_key, url)
         case._migrate()
@@ -91,11 +116,17 @@ class Case:
             # Never store a database password in the case folder.
             "db": make_url(url).render_as_string(hide_password=True) if url else None,
         }
-        existed = root.exists()
+        # The case is built in a private folder beside ROOT and renamed into place whole:
+        # another process creating the same case at the same moment can neither see a half
+        # case nor have its own removed; the loser opens the winner's case instead.
         try:
-            root.mkdir(parents=True, exist_ok=True)
-            (root / "vault").mkdir()
-            case = cls(root, meta, data_key, url or sqlite_url(root))
+            root.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.creating-", dir=root.parent))
+        except OSError as exc:
+            raise BadInput(f"cannot create the case folder {root}: {exc.strerror}") from None
+        try:
+            (staging / "vault").mkdir()
+            case = cls(staging, meta, data_key, url or sqlite_url(staging))
             case._migrate()
             with case.begin() as conn:
                 case.log(
@@ -104,18 +135,18 @@ class Case:
                     {"case_id": meta["case_id"], "db": meta["db"] or "sqlite (case folder)"},
                     who,
                 )
-            tmp = root / (CASE_FILE + ".tmp")
-            tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-            os.replace(tmp, root / CASE_FILE)
-        except BaseException:
-            # A half-made case is worse than none: remove what this call created.
-            if existed:
-                for child in root.iterdir():
-                    shutil.rmtree(child) if child.is_dir() else child.unlink()
-            else:
-                shutil.rmtree(root, ignore_errors=True)
-            raise
-        return case
+            (staging / CASE_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+            case.close()
+            try:
+                os.rename(staging, root)  # replaces ROOT only when it is an empty folder
+            except OSError:
+                if not (root / CASE_FILE).exists():
+                    raise BadInput(f"{root} exists and is not an empty folder or a Perisai case")
+                # Another process made this case first: use theirs.
+                return cls._open_existing(root, root / CASE_FILE, key_file, db)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return cls._open_existing(root, root / CASE_FILE, key_file, db, passphrase)
 
     def _migrate(self) -> None:
         try:
@@ -136,10 +167,19 @@ class Case:
         The newest event of a transaction is kept on its connection, not on the case, so
         threads (the review UI) each move the head for their own transaction; the head only
         ever moves forward."""
-        with self.engine.begin() as conn:
-            conn.info.pop(_PENDING_HEAD, None)
-            yield conn
-            pending = conn.info.pop(_PENDING_HEAD, None)
+        try:
+            with self.engine.begin() as conn:
+                conn.info.pop(_PENDING_HEAD, None)
+                yield conn
+                pending = conn.info.pop(_PENDING_HEAD, None)
+        except OperationalError as exc:
+            reason = str(exc.orig or exc).splitlines()[0]
+            if "locked" in reason or "busy" in reason:
+                raise PerisaiError(
+                    f"case {self.root} is busy: another Perisai process has been writing to it "
+                    f"for over {WRITE_WAIT_S} s; nothing was written, try again when it is done"
+                ) from None
+            raise PerisaiError(f"database {self.safe_db_url} failed: {reason}") from None
         if pending is not None:
             with self._head_lock:
                 current = custody.read_head(self.head_path)
