@@ -141,7 +141,9 @@ class Case:
                 os.rename(staging, root)  # replaces ROOT only when it is an empty folder
             except OSError:
                 if not (root / CASE_FILE).exists():
-                    raise BadInput(f"{root} exists and is not an empty folder or a Perisai case")
+                    raise BadInput(
+                        f"{root} exists and is not an empty folder or a Perisai case"
+                    ) from None
                 # Another process made this case first: use theirs.
                 return cls._open_existing(root, root / CASE_FILE, key_file, db)
         finally:
