@@ -235,6 +235,39 @@ def test_a_video_that_grows_its_frames_midway_is_rejected(tmp_path):
         hash_video(path, max_pixels=10_000)
 
 
+def test_a_video_of_a_million_cheap_frames_stops_at_the_decoding_budget(tmp_path, monkeypatch):
+    """Repeated P-frames cost ~40 bytes each: decoding, not file size, must be bounded."""
+    from perisai.media import hash_video
+    from perisai.media import video as video_module
+
+    path = tmp_path / "long.mp4"
+    path.write_bytes(_mp4())  # 20 frames of 64x48 at 10 fps
+    whole = hash_video(path, dense=True)
+    assert len(whole["frames"]) == 20 and whole["cut_at_frame"] is None
+    cut = hash_video(path, dense=True, max_frames=7)
+    assert cut["cut_at_frame"] == 7 and [f["frame"] for f in cut["frames"]] == list(range(7))
+    by_pixels = hash_video(path, dense=True, max_decoded_pixels=64 * 48 * 3)
+    assert by_pixels["cut_at_frame"] == 3 and len(by_pixels["frames"]) == 3
+    # the module budgets apply when none is given: triage's hash stage and victim-hash
+    monkeypatch.setattr(video_module, "MAX_FRAMES", 12)
+    assert hash_video(path)["cut_at_frame"] == 12
+    item = victim_hash([path])["items"][0]
+    assert item["vpdq_cut_at_frame"] == 12 and len(item["vpdq"]) == 12
+    from perisai.ingest.telegram_export import ingest
+    from perisai.pipeline import triage
+
+    export = tmp_path / "export"
+    _write(export, {"video_files/long.mp4": path.read_bytes()})
+    write_export(export, [msg(1, file="video_files/long.mp4", media_type="video_file")])
+    case = Case.open(tmp_path / "case")
+    ingest(case, export)
+    triage(case, workers=1, only="hash")
+    con = sqlite3.connect(case.root / "perisai.db")
+    status, detail = con.execute("select status, detail from media_analysis").fetchone()
+    con.close()
+    assert status == "hashed" and json.loads(detail)["cut_at_frame"] == 12
+
+
 # --- victim-hash -----------------------------------------------------------------------------
 
 

@@ -75,6 +75,10 @@ def hash_item(path: Path, local: bool = False) -> dict[str, Any]:
             video = hash_video(path, dense=True)  # dense: these hashes go into a list
             item.update(sha256=video["sha256"], md5=video["md5"], vpdq=video["frames"])
             item["vpdq_sampling"] = video["sampling"]
+            if (
+                video["cut_at_frame"] is not None
+            ):  # the decoding budget ran out: later frames are missing
+                item["vpdq_cut_at_frame"] = video["cut_at_frame"]
         else:
             img = hash_image(path)
             item["kind"] = "image"

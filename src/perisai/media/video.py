@@ -21,6 +21,13 @@ from perisai.media.decode import MAX_PIXELS, Luma, Rejected
 from perisai.media.image import pdq_of_luma
 
 _CHUNK = 1 << 20
+# Decoding budget. A P-frame that repeats the one before costs ~40 bytes of file but a whole
+# frame of decoding, so a 50 MB file can hold a million 4K frames (hours of CPU) even though
+# only one frame a second is hashed. Past either budget decoding stops: the frames hashed so
+# far are kept and the result says where it was cut. 10^6 frames is over 9 hours at 30 fps;
+# 5 * 10^11 pixels is about 4 hours of 1080p at 30 fps (minutes of decoding).
+MAX_FRAMES = 1_000_000
+MAX_DECODED_PIXELS = 500_000_000_000
 
 
 def file_digests(path: Path) -> tuple[str, str]:
@@ -44,18 +51,30 @@ def _frame_hash(rgb: Any) -> tuple[str, int]:
     return hex_hash, quality
 
 
-def hash_video(path: Path, dense: bool = False, max_pixels: int = MAX_PIXELS) -> dict[str, Any]:
+def hash_video(
+    path: Path,
+    dense: bool = False,
+    max_pixels: int = MAX_PIXELS,
+    max_frames: int | None = None,
+    max_decoded_pixels: int | None = None,
+) -> dict[str, Any]:
     """Frame hashes of a video: every frame when ``dense``, else one per second.
 
     Returns ``{"sha256", "md5", "duration", "frames": [{"frame", "pdq", "quality",
-    "timestamp"}], "sampling": "dense" | "1fps"}``; raises :class:`Rejected` with a reason.
+    "timestamp"}], "sampling": "dense" | "1fps", "cut_at_frame": None | N}``; raises
+    :class:`Rejected` with a reason. ``cut_at_frame`` is set when the decoding budget
+    (``max_frames``, ``max_decoded_pixels``; MAX_FRAMES and MAX_DECODED_PIXELS when None)
+    ran out: frames from N on were not decoded.
     """
+    frame_budget = MAX_FRAMES if max_frames is None else max_frames
+    pixel_budget = MAX_DECODED_PIXELS if max_decoded_pixels is None else max_decoded_pixels
     try:
         import av
     except ImportError:
         raise Rejected("video support is not installed (pip install 'perisai[video]')") from None
     sha256, md5 = file_digests(path)
     frames: list[dict[str, Any]] = []
+    cut_at: int | None = None
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             if not container.streams.video:
@@ -66,13 +85,19 @@ def hash_video(path: Path, dense: bool = False, max_pixels: int = MAX_PIXELS) ->
                 raise Rejected(f"frames of {ctx.width}x{ctx.height} pixels are over the limit")
             rate = float(stream.average_rate or 0) or 25.0
             next_second = 0.0
+            decoded = 0
             for index, frame in enumerate(container.decode(stream)):
-                if frame.width * frame.height > max_pixels:
+                pixels = frame.width * frame.height
+                if pixels > max_pixels:
                     # The header's size is only a claim: a stream can switch to larger frames
                     # part-way (a new sequence header), and to_ndarray would allocate them.
                     raise Rejected(
                         f"frame {index} of {frame.width}x{frame.height} pixels is over the limit"
                     )
+                decoded += pixels
+                if index >= frame_budget or decoded > pixel_budget:
+                    cut_at = index
+                    break
                 ts = float(frame.time) if frame.time is not None else index / rate
                 if not dense:
                     # Small tolerance: timestamps like 0.9999 belong to the next second's slot.
@@ -99,6 +124,7 @@ def hash_video(path: Path, dense: bool = False, max_pixels: int = MAX_PIXELS) ->
         "duration": duration,
         "frames": frames,
         "sampling": "dense" if dense else "1fps",
+        "cut_at_frame": cut_at,
     }
 
 

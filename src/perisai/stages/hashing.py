@@ -86,7 +86,15 @@ class HashStage(QueryStage):
                 "pdq": best["pdq"],
                 "pdq_quality": best["quality"],
                 "frames": frames,
-                "detail": {"sampling": v["sampling"], "duration": v["duration"]},
+                "detail": {
+                    "sampling": v["sampling"],
+                    "duration": v["duration"],
+                    # decoding budget spent (a hostile or very long video): frames after it
+                    # were not hashed
+                    **(
+                        {"cut_at_frame": v["cut_at_frame"]} if v["cut_at_frame"] is not None else {}
+                    ),
+                },
             }
         except Rejected as exc:
             return {**row, "status": "rejected", "reason": exc.reason}
