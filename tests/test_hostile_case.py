@@ -237,3 +237,52 @@ def test_a_writer_that_waits_too_long_is_a_clean_error(tmp_path, case, monkeypat
         con.rollback()
         con.close()
     assert snapshot(case.root) == before
+
+
+# -- encodings and file types ------------------------------------------------------------------
+
+
+def _encoded(tmp_path, name, encode):
+    doc = {"name": "G", "type": "private_group", "id": 9, "messages": [msg(3, "héllo wörld")]}
+    root = tmp_path / name
+    root.mkdir()
+    (root / "result.json").write_bytes(encode(json.dumps(doc, ensure_ascii=False)))
+    return root
+
+
+@pytest.mark.parametrize(
+    ("encode", "said"),
+    [
+        (lambda t: t.encode("utf-16"), "is UTF-16 text"),
+        (lambda t: t.encode("utf-16-le"), "looks like UTF-16"),
+        (lambda t: t.encode("utf-32"), "is UTF-32 text"),
+        (lambda t: t.encode("latin-1"), r"invalid bytes in UTF8 string\. \(not UTF-8"),
+    ],
+)
+def test_wrong_encodings_are_named_on_one_line_without_message_text(tmp_path, case, encode, said):
+    before = snapshot(case.root)
+    with pytest.raises(BadInput, match=said) as err:
+        ingest(case, _encoded(tmp_path, "enc", encode))
+    assert "\n" not in str(err.value) and "llo w" not in str(err.value)
+    assert snapshot(case.root) == before
+
+
+def test_a_utf8_bom_is_read_and_still_hashed(tmp_path, case):
+    import hashlib
+
+    export = _encoded(tmp_path, "bom", lambda t: b"\xef\xbb\xbf" + t.encode())
+    result = ingest(case, export)
+    assert result["messages_new"] == 1
+    assert (
+        result["result_sha256"] == hashlib.sha256((export / "result.json").read_bytes()).hexdigest()
+    )
+
+
+def test_a_fifo_or_device_is_refused_without_blocking(tmp_path, case):
+    import os
+
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/zero"):
+        with pytest.raises(BadInput, match="is not a regular file"):
+            ingest(case, path)

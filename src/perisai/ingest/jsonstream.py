@@ -85,6 +85,7 @@ class XEscapeReader(io.RawIOBase):
         self.consumed = 0  # original bytes handed to the parser so far
         self.fixed_escapes = 0
         self.guard = DepthGuard()
+        self._started = False
 
     def readable(self) -> bool:
         return True
@@ -100,6 +101,10 @@ class XEscapeReader(io.RawIOBase):
         self._carry = b""
         if not data:
             return b""
+        if not self._started:
+            self._started = True
+            if data.startswith(BOM):  # Notepad's UTF-8 mark: hashed, not parsed
+                data = data[len(BOM) :]
         # A run of backslashes at the end may pair with the next read: keep it for then.
         stripped = data.rstrip(b"\\")
         if len(stripped) != len(data) and self._raw_has_more():
@@ -129,6 +134,40 @@ class XEscapeReader(io.RawIOBase):
         return self.sha256.hexdigest()
 
 
+BOM = b"\xef\xbb\xbf"
+_WIDE = (
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\xfe\xff", "UTF-16"),
+    (b"\xff\xfe", "UTF-16"),
+)
+
+
+def check_encoding(path: Path) -> None:
+    """Telegram Desktop writes UTF-8. A UTF-16/32 file (re-saved by an editor) is named as
+    such instead of failing as 'invalid char at byte 0'."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot be read: {exc.strerror}") from None
+    for mark, name in _WIDE:
+        if head.startswith(mark):
+            raise BadInput(f"{path}: is {name} text; a Telegram export is UTF-8 (save it as UTF-8)")
+    if len(head) >= 2 and (head[0] == 0) != (head[1] == 0):
+        raise BadInput(f"{path}: looks like UTF-16 text without a mark; a Telegram export is UTF-8")
+
+
+def _reason(exc: Exception) -> str:
+    """The first line of a parser error, as text: yajl hands bytes whose repr would carry a
+    quoted piece of the file (message text) onto the one stderr line."""
+    arg = exc.args[0] if exc.args else ""
+    if isinstance(arg, bytes):
+        arg = arg.decode("utf-8", "replace")
+    lines = str(arg).strip().splitlines()
+    return lines[0].strip() if lines else type(exc).__name__
+
+
 def error_offset(path: Path, fallback: int) -> int:
     """The byte offset of a JSON error, found with ijson's pure-Python parser (slow, exact)."""
     if path.stat().st_size > 256 << 20:
@@ -156,10 +195,12 @@ def describe_error(path: Path, exc: Exception, consumed: int) -> BadInput:
             "refused (no Telegram export nests like this)"
         )
     size = path.stat().st_size
-    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    reason = _reason(exc)
     if "premature EOF" in reason or "Incomplete" in reason:
         return BadInput(f"{path}: truncated JSON at byte {size}: the file ends mid-document")
     offset = error_offset(path, consumed)
+    if "invalid bytes in UTF8" in reason:
+        reason += " (not UTF-8: re-saved as Latin-1 or another code page?)"
     return BadInput(f"{path}: malformed JSON at byte {offset}: {reason}")
 
 

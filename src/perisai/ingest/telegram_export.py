@@ -50,8 +50,10 @@ def locate(export: Path) -> tuple[Path, Path]:
                 )
             raise BadInput(f"{export} has no result.json: is it a Telegram Desktop export?")
         export = candidate
-    elif not export.is_file():
+    elif not export.exists():
         raise BadInput(f"{export} does not exist")
+    if not export.is_file():  # a FIFO would block the reader forever; a device never ends
+        raise BadInput(f"{export} is not a regular file (a pipe, socket or device?)")
     return export, export.parent.resolve()
 
 
@@ -97,6 +99,7 @@ def ingest(
     who: str | None = None,
 ) -> dict[str, Any]:
     result_path, root = locate(Path(export))
+    jsonstream.check_encoding(result_path)
     given = parse_timezone(timezone) if timezone else None
     shape, header = _shape(result_path)
     account = jsonstream.account_chats(result_path) if shape == "full_account" else []
