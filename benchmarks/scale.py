@@ -3,17 +3,19 @@
     .venv/bin/python benchmarks/scale.py                  # 2,000 original photos (plus reposts)
     .venv/bin/python benchmarks/scale.py --photos 71000 --exports 2   # 100,000 image files
     .venv/bin/python benchmarks/scale.py --stages hash,regions --workdir /tmp/scale
+    .venv/bin/python benchmarks/scale.py --stages ""      # every stage, one table row each
     .venv/bin/python benchmarks/scale.py --pg-messages 200000   # PostgreSQL ingest rate only
 
 Writes `perisai synth` exports (benign generated pictures; reused from --workdir when they are
 there): one, or with `--exports K` K groups of photos/K original photos each, written by K
 processes at once (seeds 7, 8, ...); every original comes with reposts, about 1.41 image files
 per original photo. It ingests them into two fresh SQLite cases (a folder of exports, one
-command's worth), triages one with the local process pool
-(`--workers`) and the other on a `distributed.LocalCluster` with the same number of worker
-processes (one thread each), checks that media_analysis, findings, clusters and previews are
-identical, and prints the set-up and a table: seconds, images per second and the Dask overhead
-against the local pool. Cluster start-up is timed apart from triage.
+command's worth), triages one with the local process pool (`--workers`) and the other on a
+`distributed.LocalCluster` with the same number of worker processes (one thread each), checks
+that media_analysis, findings, clusters and previews are identical, and prints the set-up and
+a table: seconds, images per second and the Dask overhead against the local pool. Cluster
+start-up is timed apart from triage. Stages run one at a time in pipeline order (default: the
+hash stage only); with several, a second table times each stage on both executors.
 
 `--pg-messages N` runs `benchmarks/scale_postgres.py ingest --messages N` (PostgreSQL ingest
 by COPY against INSERT and SQLite); that script also times the reports on the 10-million-
@@ -99,6 +101,23 @@ def make_exports(work: Path, photos: int, count: int) -> Path:
     return folder
 
 
+def stage_names(case, stages: str) -> list[str]:
+    from perisai.pipeline import select_stages
+
+    return [s.name for s in select_stages(case, stages or None)]
+
+
+def by_stage(run, names: list[str]) -> tuple[dict, float, dict[str, float]]:
+    """Each stage run on its own (in pipeline order) and timed; summed into one result."""
+    summary: dict = {"stages": {}}
+    each: dict[str, float] = {}
+    for name in names:
+        t0 = time.perf_counter()
+        summary["stages"].update(run(name)["stages"])
+        each[name] = time.perf_counter() - t0
+    return summary, sum(each.values()), each
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--photos", type=int, default=2000, help="original photos (default 2000)")
@@ -152,9 +171,10 @@ def main() -> None:
             sys.exit(f"ingest failed: {done['failed']}")
         cases[name] = case
 
-    t0 = time.perf_counter()
-    local = triage(cases["local"], workers=args.workers, only=args.stages)
-    t_local = time.perf_counter() - t0
+    names = stage_names(cases["local"], args.stages)
+    local, t_local, each_local = by_stage(
+        lambda only: triage(cases["local"], workers=args.workers, only=only), names
+    )
 
     t0 = time.perf_counter()
     cluster = distributed.LocalCluster(
@@ -163,9 +183,9 @@ def main() -> None:
     client = distributed.Client(cluster)
     t_start = time.perf_counter() - t0
     try:
-        t0 = time.perf_counter()
-        remote = triage(cases["dask"], dask=client, only=args.stages)
-        t_dask = time.perf_counter() - t0
+        remote, t_dask, each_dask = by_stage(
+            lambda only: triage(cases["dask"], dask=client, only=only), names
+        )
     finally:
         client.close()
         cluster.close()
@@ -199,6 +219,15 @@ def main() -> None:
         f"{images / t_dask:.0f} | {over:+.0f}% |"
     )
     print()
+    if len(names) > 1:
+        print("| stage | items | local s | Dask s | Dask vs local |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for name in names:
+            a, b = each_local[name], each_dask[name]
+            items = remote["stages"].get(name, {}).get("items", 0)
+            rel = f"{(b - a) / a * 100:+.0f}%" if a >= 0.05 else "-"
+            print(f"| {name} | {items} | {a:.1f} | {b:.1f} | {rel} |")
+        print()
     for name, info in remote["stages"].items():
         print(f"dask {name}: {info['items']} items, found {info['found']}")
     print(f"same results (media_analysis, findings, cluster_members, previews): {same}")
