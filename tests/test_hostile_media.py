@@ -85,7 +85,13 @@ def hostile_files() -> dict[str, bytes]:
     with zipfile.ZipFile(zipped, "w") as z:
         z.writestr("a.txt", "hi")
     mp4 = _mp4()
+    lzw = _enc(grad, "TIFF", compression="tiff_lzw")
+    deflate = bytearray(_enc(grad, "TIFF", compression="tiff_adobe_deflate"))
+    deflate[len(deflate) // 3] ^= 0xFF
     return {
+        # libtiff printed its errors on stderr, Pillow warned about the "corrupt EXIF"
+        "photos/trunc_lzw.tif": lzw[: len(lzw) // 2],
+        "photos/bad_deflate.tif": bytes(deflate),
         "photos/trunc.jpg": jpeg[:2000],
         "photos/trunc.png": _enc(grad, "PNG")[:5000],
         "photos/trunc.gif": gif.getvalue()[:3000],
@@ -151,7 +157,7 @@ def test_triage_records_every_hostile_file_and_stays_quiet(tmp_path):
     con.close()
     status = {path: (st, reason) for path, st, reason in rows}
     assert set(status) == set(files)
-    for name in ("trunc.jpg", "bomb.png", "trunc.webp"):
+    for name in ("trunc.jpg", "bomb.png", "trunc.webp", "trunc_lzw.tif", "bad_deflate.tif"):
         st, reason = status[f"photos/{name}"]
         assert st == "rejected" and reason, name
     assert "decompression bomb" in status["photos/bomb.png"][1]
@@ -286,6 +292,9 @@ def test_victim_hash_hostile_files_become_error_items(tmp_path):
         assert items[name].get("error"), name
     for name in ("random.mp4", "s.webm", "s.tgs", "broken.pdf", "self.jpg", "gone.jpg"):
         assert items[name].get("error"), name
+    for name in ("trunc_lzw.tif", "bad_deflate.tif"):
+        assert items[name].get("error"), name
+    assert all(i["kind"] in ("image", "video", "unknown") for i in items.values())
     for name in ("one.png", "wide.png", "tall.jpg", "cmyk.jpg", "i16.png", "anim.gif"):
         assert len(items[name]["pdq"]) == 64, name
     assert items["ok.mp4"]["vpdq"]

@@ -26,6 +26,10 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from perisai.media.decode import quiet_decoders
+
+quiet_decoders()  # no libtiff or Pillow noise on stderr from a hostile image
+
 NUDENET_VERSION = "3.4.2"
 MODEL_NAME = f"nudenet-{NUDENET_VERSION}-320n"
 MODEL_FILE = "320n.onnx"

@@ -11,6 +11,7 @@ times cheaper than a full decode. The PDQ filter matrices are then folded onto t
 
 from __future__ import annotations
 
+import ctypes
 import io
 import warnings
 import zlib
@@ -18,9 +19,35 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import PIL
 from PIL import Image, UnidentifiedImageError
 
 from perisai.media.pdq import Floats, luma_from_rgb
+
+
+def quiet_decoders() -> None:
+    """Keep hostile images from writing to stderr; their errors still reach us as exceptions.
+
+    Pillow warns (``UserWarning: Corrupt EXIF data``, ``Truncated File Read``) and libtiff,
+    which decodes compressed TIFFs, prints each error and warning itself (``LZWDecode: Not
+    enough data at scanline 108``): one broken file put lines on the stderr of ``triage`` and
+    ``victim-hash``, which must stay silent when it is not a terminal. Idempotent.
+    """
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL(\.|$)")
+    here = Path(PIL.__file__).resolve().parent
+    libs = [*here.parent.glob("pillow.libs/libtiff*"), *here.glob(".dylibs/libtiff*")]
+    for lib in libs:  # the copy Pillow's wheel bundles (and has already loaded)
+        try:
+            tiff = ctypes.CDLL(str(lib))
+            tiff.TIFFSetErrorHandler.restype = ctypes.c_void_p
+            tiff.TIFFSetWarningHandler.restype = ctypes.c_void_p
+            tiff.TIFFSetErrorHandler(None)
+            tiff.TIFFSetWarningHandler(None)
+        except (OSError, AttributeError):  # not loadable here: only the noise stays
+            continue
+
+
+quiet_decoders()
 
 # Telegram sends JPEG photos and WebP stickers; people forward PNG, GIF, BMP and TIFF files.
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")  # MPO opens as JPEG

@@ -7,6 +7,10 @@ import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from perisai.media.decode import quiet_decoders
+
+quiet_decoders()  # no libtiff or Pillow noise on stderr from a hostile image
+
 MAX_PIXELS = 50_000_000
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 
