@@ -241,6 +241,30 @@ def test_a_video_that_grows_its_frames_midway_is_rejected(tmp_path):
         hash_video(path, max_pixels=10_000)
 
 
+def test_a_video_of_an_unknown_codec_is_rejected_with_a_reason(tmp_path):
+    import av
+
+    from perisai.media import Rejected, hash_video
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="matroska") as c:
+        s = c.add_stream("mpeg4", rate=10)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        for i in range(3):
+            arr = np.full((48, 64, 3), i * 20, np.uint8)
+            for p in s.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    data = buf.getvalue()
+    assert data.count(b"V_MPEG4/ISO/ASP") == 1
+    path = tmp_path / "unknown.mkv"
+    path.write_bytes(data.replace(b"V_MPEG4/ISO/ASP", b"V_ZZZZZ/ISO/ASP"))  # no such codec
+    with pytest.raises(Rejected, match="unsupported video codec"):
+        hash_video(path)  # was an AttributeError on the missing codec context
+    assert victim_hash([path])["items"][0]["error"] == "unsupported video codec"
+
+
 def test_a_video_of_a_million_cheap_frames_stops_at_the_decoding_budget(tmp_path, monkeypatch):
     """Repeated P-frames cost ~40 bytes each: decoding, not file size, must be bounded."""
     from perisai.media import hash_video

@@ -81,6 +81,8 @@ def hash_video(
                 raise Rejected("no video stream")
             stream = container.streams.video[0]
             ctx = stream.codec_context
+            if ctx is None:  # a codec FFmpeg does not know (or a mangled codec id)
+                raise Rejected("unsupported video codec")
             if (ctx.width or 0) * (ctx.height or 0) > max_pixels:
                 raise Rejected(f"frames of {ctx.width}x{ctx.height} pixels are over the limit")
             rate = float(stream.average_rate or 0) or 25.0
