@@ -154,6 +154,12 @@ def test_triage_records_every_hostile_file_and_stays_quiet(tmp_path):
         "select o.export_path, a.status, a.reason from media_occurrences o "
         "join media_analysis a on a.media_id = o.media_id"
     ).fetchall()
+    details = dict(
+        con.execute(
+            "select o.export_path, a.detail from media_occurrences o "
+            "join media_analysis a on a.media_id = o.media_id"
+        ).fetchall()
+    )
     con.close()
     status = {path: (st, reason) for path, st, reason in rows}
     assert set(status) == set(files)
@@ -169,6 +175,8 @@ def test_triage_records_every_hostile_file_and_stays_quiet(tmp_path):
         assert status[f"photos/{name}"][0] == "hashed", name
     for name in ("alpha.png", "anim.gif", "orient99.jpg"):
         assert status[f"photos/{name}"][0] == "hashed", name
+    for name in ("one.png", "wide.png", "tall.jpg"):  # ORB asserted on a 1-pixel side
+        assert "regions_error" not in json.loads(details[f"photos/{name}"]), name
     assert status["video_files/ok.mp4"][0] == "hashed"
     v = run_cli("verify", str(case))
     assert v.returncode == 0, v.stderr
@@ -323,6 +331,21 @@ def test_victim_hash_hostile_files_become_error_items(tmp_path):
         assert len(items[name]["pdq"]) == 64, name
     assert items["ok.mp4"]["vpdq"]
     assert all(str(tmp_path) not in json.dumps(i) for i in doc["items"])
+
+
+def test_victim_hash_local_features_of_slivers_and_a_single_pixel(tmp_path):
+    names = {
+        "one.png": (1, 1),
+        "wide.png": (30000, 1),
+        "tall.png": (1, 30000),
+        "thin.png": (2, 900),
+    }
+    for name, size in names.items():
+        (tmp_path / name).write_bytes(_enc(Image.new("L", size, 77), "PNG"))
+    items = victim_hash(sorted(tmp_path.iterdir()), local=True)["items"]
+    for item in items:  # was "could not hash: error" (cv2.error from ORB): no PDQ either
+        assert "error" not in item and len(item["pdq"]) == 64, item
+        assert item["regions"] == [] and isinstance(item["orb"], str)
 
 
 def test_victim_hash_a_fifo_in_her_folder_does_not_hang(tmp_path):

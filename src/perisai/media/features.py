@@ -75,10 +75,14 @@ def _detect(gray: NDArray[Any], box: Box, n: int) -> tuple[NDArray[np.float32], 
     small = (
         crop
         if f >= 1.0
-        else cv2.resize(crop, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+        # at least 1 pixel a side: a 1x60000 sliver shrinks to 1x640, not to 0x640 (cv2.error)
+        else cv2.resize(
+            crop, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA
+        )
     )
     small = np.ascontiguousarray(small, dtype=np.uint8)
-    kps, des = _orb(n).detectAndCompute(small, None)
+    # ORB's pyramid asserts on a side of 1 pixel (a 1x1 sticker, a sliver): no corners there.
+    kps, des = _orb(n).detectAndCompute(small, None) if min(small.shape) >= 2 else ((), None)
     if des is None or not kps:
         return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
     pts = np.array([k.pt for k in kps], dtype=np.float32) / f + np.array([x0, y0], np.float32)
