@@ -286,3 +286,86 @@ def test_a_fifo_or_device_is_refused_without_blocking(tmp_path, case):
     for path in (fifo, "/dev/zero"):
         with pytest.raises(BadInput, match="is not a regular file"):
             ingest(case, path)
+
+
+# -- case files, keys and key files ------------------------------------------------------------
+
+
+def _damaged(tmp_path, case, **key):
+    meta = json.loads((case.root / "case.json").read_text())
+    meta["key"].update(key)
+    (case.root / "case.json").write_text(json.dumps(meta))
+    return case.root
+
+
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [
+        ({"wrapped_key": "zz"}, "wrapped case key is damaged"),
+        ({"wrapped_key": "!!!!"}, "wrapped case key is damaged"),
+        ({"wrapped_key": "AAAA"}, "wrapped case key is damaged"),
+        ({"kdf": {"name": "scrypt", "salt": "AAAA", "n": 2**40, "r": 8, "p": 1}}, "out of range"),
+        ({"kdf": {"name": "scrypt", "salt": "AAAA", "n": 3, "r": 8, "p": 1}}, "out of range"),
+        ({"kdf": {"name": "scrypt", "n": 2}}, "parameters are damaged"),
+        ({"kdf": 5}, "unsupported key derivation"),
+    ],
+)
+def test_a_damaged_case_json_is_exit_2_not_a_crash_or_a_memory_bomb(tmp_path, case, key, said):
+    root = _damaged(tmp_path, case, **key)
+    r = run_cli("stats", str(root), "--json")
+    assert r.returncode == 2 and said in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"\xff\xfe\x00bad\n", "not UTF-8"),
+        (b"", "is empty"),
+        (b"\n\npw", "is empty"),
+        (b"x" * 5000, "over 4096 bytes"),
+    ],
+)
+def test_bad_key_files_are_exit_2(tmp_path, case, content, said, monkeypatch):
+    monkeypatch.delenv("PERISAI_PASSPHRASE")
+    kf = tmp_path / "key"
+    kf.write_bytes(content)
+    r = run_cli("stats", str(case.root), "--key-file", str(kf))
+    assert r.returncode == 2 and said in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
+def test_key_file_that_never_ends_or_is_a_folder_or_ends_in_crlf(tmp_path, case, monkeypatch):
+    from conftest import PASSPHRASE
+
+    monkeypatch.delenv("PERISAI_PASSPHRASE")
+    r = run_cli("stats", str(case.root), "--key-file", "/dev/zero")  # read forever before
+    assert r.returncode == 2 and "over 4096 bytes" in r.stderr
+    r = run_cli("stats", str(case.root), "--key-file", str(tmp_path))
+    assert r.returncode == 2 and "Is a directory" in r.stderr
+    kf = tmp_path / "key"
+    kf.write_bytes(PASSPHRASE.encode() + b"\r\nsecond line")
+    assert run_cli("stats", str(case.root), "--key-file", str(kf)).returncode == 0
+
+
+# -- misuse of read commands -----------------------------------------------------------------
+
+
+def test_findings_kind_typo_is_exit_2_but_families_and_held_kinds_work(case):
+    from perisai.findings import findings
+
+    with pytest.raises(BadInput, match="unknown finding kind"):
+        findings(case, "nosuchkind")
+    assert findings(case, "pii") == [] and findings(case, "pii.phone") == []
+    r = run_cli("findings", str(case.root), "--kind", "nosuchkind", "--json")
+    assert r.returncode == 2 and r.stdout == "" and r.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("where", ["file/x.json", "dir.json"])
+def test_report_out_blocked_by_a_file_or_folder_is_exit_2_and_logs_nothing(tmp_path, case, where):
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "dir.json").mkdir()
+    before = snapshot(case.root)
+    r = run_cli("report", str(case.root), "--kind", "vics", "-o", str(tmp_path / where))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "cannot write" in r.stderr or "is a folder" in r.stderr
+    assert snapshot(case.root) == before

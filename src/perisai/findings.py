@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from .case import Case
+from .errors import BadInput
 from .store import models as m
 
 F, MSG, CHAT = m.FINDINGS, m.MESSAGES, m.CHATS
@@ -32,6 +33,7 @@ def findings(case: Case, kind: str | None = None) -> list[dict[str, Any]]:
         .order_by(F.c.id)
     )
     if kind:
+        _check_kind(case, kind)
         # A prefix selects a family: --kind pii gives every pii.* finding.
         query = query.where((F.c.kind == kind) | F.c.kind.startswith(kind.rstrip(".") + "."))
     out = []
@@ -52,3 +54,22 @@ def findings(case: Case, kind: str | None = None) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+FAMILIES = ("pii", "link", "intent", "media")
+
+
+def _check_kind(case: Case, kind: str) -> None:
+    """A typo (`--kind nosuchkind`) is bad input, not an empty answer: kinds are dotted names
+    in the families of interfaces.md, or any kind this case holds."""
+    family = kind.rstrip(".").split(".", 1)[0]
+    if family in FAMILIES:
+        return
+    with case.engine.connect() as conn:
+        held = conn.execute(select(F.c.kind).distinct()).scalars().all()
+    if any(k == kind or k.startswith(kind.rstrip(".") + ".") for k in held):
+        return
+    raise BadInput(
+        f"--kind {kind!r:.60}: unknown finding kind; use a kind such as pii.phone or a "
+        f"family ({', '.join(FAMILIES)})"
+    )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -32,15 +31,28 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.b64decode(text.encode("ascii"))
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+# Bounds on case.json's scrypt parameters: a hostile case.json must not make opening it cost
+# terabytes of memory (scrypt needs 128 * n * r bytes) or hours of CPU.
+_MAX_N, _MAX_R, _MAX_P = 2**20, 32, 16
 
 
 def _derive(passphrase: str, kdf: dict[str, Any]) -> bytes:
-    if kdf.get("name") != "scrypt":
-        raise BadKey(f"unsupported key derivation {kdf.get('name')!r} in case.json")
-    return Scrypt(
-        salt=_unb64(kdf["salt"]), length=32, n=int(kdf["n"]), r=int(kdf["r"]), p=int(kdf["p"])
-    ).derive(passphrase.encode("utf-8"))
+    if not isinstance(kdf, dict) or kdf.get("name") != "scrypt":
+        name = kdf.get("name") if isinstance(kdf, dict) else kdf
+        raise BadKey(f"unsupported key derivation {name!r:.40} in case.json")
+    try:
+        n, r, p = (kdf[k] for k in ("n", "r", "p"))
+        salt = _unb64(kdf["salt"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise BadKey("case.json: the key derivation parameters are damaged") from None
+    if not all(type(v) is int for v in (n, r, p)) or not (
+        2 <= n <= _MAX_N and n & (n - 1) == 0 and 1 <= r <= _MAX_R and 1 <= p <= _MAX_P
+    ):
+        raise BadKey(f"case.json: scrypt parameters out of range (n={n!r:.20}, r={r!r:.20})")
+    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
 
 
 def new_key_record(passphrase: str, kdf: dict[str, Any] | None = None) -> tuple[dict, bytes]:
@@ -54,7 +66,12 @@ def new_key_record(passphrase: str, kdf: dict[str, Any] | None = None) -> tuple[
 
 
 def unwrap(passphrase: str, record: dict[str, Any]) -> bytes:
-    blob = _unb64(record["wrapped_key"])
+    try:
+        blob = _unb64(record["wrapped_key"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise BadKey("case.json: the wrapped case key is damaged") from None
+    if len(blob) < 12 + 16 + 32:
+        raise BadKey("case.json: the wrapped case key is damaged (too short)")
     try:
         return AESGCM(_derive(passphrase, record["kdf"])).decrypt(blob[:12], blob[12:], _WRAP_AAD)
     except InvalidTag:
@@ -78,13 +95,7 @@ def read_passphrase(key_file: str | None, confirm: bool = False) -> str:
         return env
     path = settings.KEY_FILE.value(key_file)
     if path:
-        try:
-            line = Path(path).read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise BadKey(f"cannot read key file {path}: {exc.strerror}") from None
-        if not line or not line[0]:
-            raise BadKey(f"key file {path} is empty: its first line must be the passphrase")
-        return line[0]
+        return _key_file_line(path)
     import sys
 
     if sys.stdin.isatty():
@@ -98,3 +109,28 @@ def read_passphrase(key_file: str | None, confirm: bool = False) -> str:
     raise BadKey(
         "no case passphrase: set PERISAI_PASSPHRASE, pass --key-file FILE, or run in a terminal"
     )
+
+
+_KEY_LINE_MAX = 4096
+
+
+def _key_file_line(path: str) -> str:
+    """The first line of a key file, read no further than it needs: `--key-file /dev/zero`
+    must not read forever, and a pipe (`--key-file <(pass show case)`) still works."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.readline(_KEY_LINE_MAX + 1)
+    except OSError as exc:
+        raise BadKey(f"cannot read key file {path}: {exc.strerror or exc}") from None
+    line = raw.rstrip(b"\r\n")
+    if len(line) > _KEY_LINE_MAX:
+        raise BadKey(f"key file {path}: the first line is over {_KEY_LINE_MAX} bytes")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadKey(f"key file {path}: the first line is not UTF-8 text") from None
+    parts = text.splitlines()  # as before: a lone \r or \u2028 also ends the line
+    text = parts[0] if parts else ""
+    if not text or "\x00" in text:
+        raise BadKey(f"key file {path} is empty: its first line must be the passphrase")
+    return text

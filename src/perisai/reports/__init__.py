@@ -82,12 +82,27 @@ def _targets(kind: str, out: Path, fmt: str | None) -> list[tuple[Path, str]]:
     return [(out / f"{kind}.{ext}", ext)]
 
 
+def _writable(path: Path) -> None:
+    """Make PATH's folder, or say in one line why OUT cannot be written (a file in the way,
+    no permission, a read-only disk), before any report is written or logged."""
+    if path.is_dir():
+        raise BadInput(f"{path} is a folder: give a file name or the folder above it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+    if not path.parent.is_dir():
+        raise BadInput(f"cannot write {path}: {path.parent} is not a folder")
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _writable(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_bytes(data)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -96,7 +111,7 @@ def _pdf_bytes(html: str, path: Path) -> bytes:
     from .pdf import write_pdf
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.pdf.tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _writable(path)
     try:
         write_pdf(html, tmp)
         return tmp.read_bytes()
@@ -128,6 +143,8 @@ def render(
     if out.exists() and not out.is_dir() and out.suffix == "":
         raise BadInput(f"{out} exists and is not a folder")
     targets = _targets(kind, out, fmt)
+    for path, _ in targets:
+        _writable(path)
     payloads: list[tuple[Path, str, bytes]] = []
     if kind in HTML_KINDS:
         ctx = _context(case, kind, include_identities, who)
