@@ -348,6 +348,19 @@ def test_victim_hash_local_features_of_slivers_and_a_single_pixel(tmp_path):
         assert item["regions"] == [] and isinstance(item["orb"], str)
 
 
+def test_victim_hash_keeps_her_pdq_when_local_features_fail(tmp_path, monkeypatch):
+    from perisai.media import features
+
+    def boom(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(features, "extract", boom)
+    (tmp_path / "a.png").write_bytes(_enc(Image.linear_gradient("L"), "PNG"))
+    item = victim_hash([tmp_path / "a.png"], local=True)["items"][0]
+    assert "error" not in item and len(item["pdq"]) == 64
+    assert item["local_error"] == "no local features: MemoryError" and "orb" not in item
+
+
 def test_victim_hash_a_fifo_in_her_folder_does_not_hang(tmp_path):
     root = tmp_path / "mine"
     root.mkdir()

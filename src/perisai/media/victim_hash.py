@@ -90,7 +90,10 @@ def hash_item(path: Path, local: bool = False) -> dict[str, Any]:
                 pdq_dihedral=list(img.dihedral),
             )
             if local:
-                item.update(_local(path))
+                try:
+                    item.update(_local(path))
+                except Exception as exc:  # her PDQ hashes above stay usable without them
+                    item["local_error"] = f"no local features: {type(exc).__name__}"
     except Rejected as exc:
         item["error"] = exc.reason
     except Exception as exc:  # never crash on her files; the type alone names no path
