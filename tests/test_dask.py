@@ -135,6 +135,17 @@ def test_dask_results_equal_the_local_executor(tmp_path, export, client, monkeyp
     assert any(e.get("executor") == "dask" and e["stage"] == "hash" for e in events)
 
 
+def test_workers_run_without_dasks_sampling_profiler(tmp_path, export, client, monkeypatch):
+    """Dask samples each task's stack every 10 ms, which made GIL-releasing stages (regions)
+    about 30% slower on a worker than in-process (docs/scale.md): perisai's plugin stops it."""
+    triage(_case(tmp_path, "c", export, monkeypatch), dask=client, only="hash")
+    callbacks = client.run(lambda dask_worker: sorted(dask_worker.periodic_callbacks))
+    assert len(callbacks) == 2
+    for names in callbacks.values():
+        assert "heartbeat" in names  # the worker's other periodic work is untouched
+        assert "profile" not in names and "profile-cycle" not in names
+
+
 def test_worker_killed_mid_run_loses_and_duplicates_nothing(tmp_path, export, client, monkeypatch):
     local = _case(tmp_path, "local", export, monkeypatch)
     remote = _case(tmp_path, "remote", export, monkeypatch)
