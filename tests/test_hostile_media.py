@@ -521,3 +521,29 @@ def test_hostile_zips_are_exit_1_or_2_with_one_line(tmp_path):
         (tmp_path / name).write_bytes(data or b"")
         r = run_cli("verify-bundle", str(tmp_path / name))
         assert r.returncode == code and r.stderr.count("\n") == 1, (name, r.stderr)
+
+
+def test_a_zip_of_a_million_entries_is_refused_from_its_end_record(tmp_path, monkeypatch):
+    """zipfile makes an object per entry before anything is checked: 630 MB for 10^6 entries."""
+    from perisai.evidence import verify_bundle as vb
+
+    path = tmp_path / "many.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(MANIFEST, "{}")
+        for i in range(60):
+            z.writestr(zipfile.ZipInfo(f"{i:03d}"), b"")
+    monkeypatch.setattr(vb, "MAX_ENTRIES", 50)
+    opened: list[object] = []
+    real = zipfile.ZipFile
+
+    def spy(*args, **kwargs):
+        opened.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(vb.zipfile, "ZipFile", spy)
+    with pytest.raises(CheckFailed, match="declares 61 entries"):
+        verify_bundle(path)
+    assert opened == []  # refused before the central directory was parsed
+    monkeypatch.setattr(vb, "MAX_ENTRIES", 10_000)
+    with pytest.raises(CheckFailed, match="manifest.sig is missing"):
+        verify_bundle(path)  # under the limit: checked as usual

@@ -41,6 +41,10 @@ from .bundle import (
 )
 
 MANIFEST_LIMIT = 64 << 20
+# A bundle holds a dozen members. zipfile builds an object per central-directory entry before
+# we see any, so a 90 MB zip of a million empty entries cost 630 MB: refuse from the end record.
+MAX_ENTRIES = 10_000
+MAX_CENTRAL = 16 << 20
 KEY_LIMIT = 4096
 SIG_LIMIT = 1024
 _LOCAL = struct.Struct("<4s5H3L2H")
@@ -82,6 +86,18 @@ def _open(path: Path) -> tuple[zipfile.ZipFile, IO[bytes]]:
     if not path.is_file():
         raise BadInput(f"{path} is not a file")
     raw = path.open("rb")
+    try:
+        end = zipfile._EndRecData(raw)  # type: ignore[attr-defined]  # the end record only
+    except (OSError, AttributeError, struct.error):
+        end = None
+    if end:
+        entries, central = end[4], end[5]  # zipfile's _ECD_ENTRIES_TOTAL, _ECD_SIZE
+        if entries > MAX_ENTRIES or central > MAX_CENTRAL:
+            raw.close()
+            raise _fail(
+                f"{path}: the zip declares {entries} entries ({central} bytes of directory); "
+                f"a Perisai bundle has far fewer (at most {MAX_ENTRIES})"
+            )
     try:
         return zipfile.ZipFile(raw), raw
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error) as exc:
