@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -52,12 +53,14 @@ def test_scan_of_a_real_export(corpus, tmp_path):
     assert (case / "reports" / "police.pdf").read_bytes().startswith(b"%PDF")
 
 
-def test_demo_writes_every_report_and_a_verified_bundle(tmp_path):
-    from perisai.demo import run_demo
+def test_demo_writes_every_report_and_a_verified_bundle(tmp_path, monkeypatch):
+    from perisai.demo import DEMO_PASSPHRASE, run_demo
 
+    monkeypatch.setenv("PERISAI_PASSPHRASE", "")  # set but empty: the demo's own is used
     out = tmp_path / "demo"
     result = run_demo(out, messages=150, photos=6)
     assert result["verify"]["ok"]
+    assert os.environ["PERISAI_PASSPHRASE"] == DEMO_PASSPHRASE
     names = {p.name for p in (out / "reports").iterdir()}
     assert {"police.html", "police.pdf", "victims.html", "takedown.html"} <= names
     assert {"vics.json", "ncmec.xml"} <= names

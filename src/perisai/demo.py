@@ -34,8 +34,10 @@ def run_demo(out: Path, messages: int = 400, photos: int = 40) -> dict:
         if not (out / "case" / "case.json").exists() and not (out / "export").exists():
             raise BadInput(f"{out} exists and is not a previous demo folder: choose --out")
         shutil.rmtree(out)
-    # Synthetic data only: a fixed passphrase keeps the demo one command long.
-    os.environ.setdefault(settings.PASSPHRASE.env, DEMO_PASSPHRASE)
+    # Synthetic data only: a fixed passphrase keeps the demo one command long (also when the
+    # variable is set but empty, as some CI systems and shells leave it).
+    if not os.environ.get(settings.PASSPHRASE.env):
+        os.environ[settings.PASSPHRASE.env] = DEMO_PASSPHRASE
     export_dir, case_dir, reports_dir = out / "export", out / "case", out / "reports"
     bundle_path = out / "bundle.zip"
     typer.echo(f"1/7 writing a synthetic export (benign generated images) to {export_dir}")
