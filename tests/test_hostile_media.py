@@ -547,3 +547,36 @@ def test_a_zip_of_a_million_entries_is_refused_from_its_end_record(tmp_path, mon
     monkeypatch.setattr(vb, "MAX_ENTRIES", 10_000)
     with pytest.raises(CheckFailed, match="manifest.sig is missing"):
         verify_bundle(path)  # under the limit: checked as usual
+
+
+def test_victim_hash_unreadable_files_and_folders_are_named_not_dropped(tmp_path, monkeypatch):
+    root = tmp_path / "mine"
+    (root / "locked").mkdir(parents=True)
+    (root / "locked" / "inside.jpg").write_bytes(b"x")
+    (root / "ok.png").write_bytes(_enc(Image.linear_gradient("L"), "PNG"))
+    (root / "secret.jpg").write_bytes(_enc(Image.linear_gradient("L").convert("RGB"), "JPEG"))
+    (root / "secret.jpg").chmod(0)
+    (root / "locked").chmod(0)
+    real_scandir, real_read = os.scandir, Path.read_bytes
+    if os.geteuid() == 0:  # root reads anything: refuse as the kernel would for a user
+
+        def scandir(path="."):
+            if Path(path).name == "locked":
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_scandir(path)
+
+        def read_bytes(self):
+            if self.name == "secret.jpg":
+                raise PermissionError(13, "Permission denied", str(self))
+            return real_read(self)
+
+        monkeypatch.setattr(os, "scandir", scandir)
+        monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    try:
+        items = {i["name"]: i for i in victim_hash([root])["items"]}
+    finally:
+        (root / "locked").chmod(0o755)
+        (root / "secret.jpg").chmod(0o644)
+    assert items["secret.jpg"]["error"] == "unreadable: PermissionError"
+    assert items["locked"]["error"] == "a folder that could not be read"  # was silently skipped
+    assert "pdq" in items["ok.png"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,17 @@ def _files(paths: list[Path]) -> list[Path]:
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            for root, dirs, names in os.walk(path):
+            # A folder that cannot be listed becomes an item (an error) instead of vanishing.
+            for root, dirs, names in os.walk(path, onerror=partial(_unlisted, out, path)):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 out.extend(Path(root) / n for n in sorted(names) if not n.startswith("."))
         else:
             out.append(path)
     return out
+
+
+def _unlisted(out: list[Path], top: Path, exc: OSError) -> None:
+    out.append(Path(exc.filename) if exc.filename else top)
 
 
 def _kind(path: Path) -> str:
@@ -65,6 +71,8 @@ def hash_item(path: Path, local: bool = False) -> dict[str, Any]:
             info = path.stat()
         except OSError as exc:  # a dangling or looping link, no permission
             raise Rejected(f"unreadable: {type(exc).__name__}") from None
+        if stat.S_ISDIR(info.st_mode):
+            raise Rejected("a folder that could not be read")
         if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read forever, a device
             raise Rejected("not a regular file")  # such as /dev/zero never ends
         kind = _kind(path)
