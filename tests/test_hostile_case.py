@@ -369,3 +369,35 @@ def test_report_out_blocked_by_a_file_or_folder_is_exit_2_and_logs_nothing(tmp_p
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert "cannot write" in r.stderr or "is a folder" in r.stderr
     assert snapshot(case.root) == before
+
+
+def test_an_export_folder_that_cannot_be_entered_is_bad_input(tmp_path, case, monkeypatch):
+    """As root the test cannot chmod its way out, so stat raises EACCES as it would for a
+    user: pathlib's is_dir()/is_file() do not swallow PermissionError (exit 3 before)."""
+    from pathlib import Path
+
+    real = Path.stat
+
+    def denied(self, *a, **k):
+        if "locked" in self.parts:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(Path, "stat", denied)
+    with pytest.raises(BadInput, match="cannot be read: Permission denied"):
+        ingest(case, tmp_path / "locked" / "export")
+
+
+def test_preflight_finds_a_bad_export_before_any_case_is_touched(tmp_path):
+    from perisai.ingest.telegram_export import preflight
+
+    good = write_export(tmp_path / "good", [msg(1)])
+    preflight(good)
+    bad = write_export(tmp_path / "bad", [msg(1), msg(2)])
+    data = (bad / "result.json").read_bytes()
+    (bad / "result.json").write_bytes(data[: len(data) - 40])
+    with pytest.raises(BadInput, match="truncated JSON"):
+        preflight(bad)
+    with pytest.raises(BadInput, match="'messages' is a number"):
+        preflight(_raw_export(tmp_path / "num", {"name": "G", "id": 1, "messages": 5}))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad", "good", "num"]

@@ -296,3 +296,14 @@ def check_messages_kind(path: Path, event: str | None) -> None:
 
 def items(reader: XEscapeReader, prefix: str) -> Iterator[Any]:
     return ijson.items(reader, prefix, use_float=True)
+
+
+def parse_through(path: Path) -> None:
+    """Parse the whole file once, keeping nothing: a BadInput naming the byte where it breaks."""
+    fh, reader = open_stream(path)
+    with fh:
+        try:
+            for _ in ijson.basic_parse(reader, use_float=True):
+                pass
+        except ijson.JSONError as exc:
+            raise describe_error(path, exc, reader.consumed) from None

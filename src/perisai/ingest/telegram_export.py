@@ -40,6 +40,23 @@ class _Unchanged(Exception):
 
 def locate(export: Path) -> tuple[Path, Path]:
     """(result.json, export root) for a folder or a result.json path."""
+    try:
+        return _locate(export)
+    except OSError as exc:  # a folder we may not enter: is_dir()/is_file() raise EACCES
+        raise BadInput(f"{export}: cannot be read: {exc.strerror or exc}") from None
+
+
+def preflight(export: Path | str) -> None:
+    """Everything about an export that can be wrong before a case is touched: where it is,
+    its encoding, its shape, and one full parse (yajl: about a second per 100 MB). A command
+    that would create a case calls this first, so a bad export leaves no empty case behind."""
+    result_path, _ = locate(Path(export))
+    jsonstream.check_encoding(result_path)
+    _shape(result_path)
+    jsonstream.parse_through(result_path)
+
+
+def _locate(export: Path) -> tuple[Path, Path]:
     if export.is_dir():
         candidate = export / "result.json"
         if not candidate.is_file():
