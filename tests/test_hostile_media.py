@@ -580,3 +580,32 @@ def test_victim_hash_unreadable_files_and_folders_are_named_not_dropped(tmp_path
     assert items["secret.jpg"]["error"] == "unreadable: PermissionError"
     assert items["locked"]["error"] == "a folder that could not be read"  # was silently skipped
     assert "pdq" in items["ok.png"]
+
+
+def _unreadable(monkeypatch, path: Path) -> None:
+    """chmod 000, and as root (who reads anything) a Path.open that refuses like the kernel."""
+    path.chmod(0)
+    if os.geteuid() == 0:
+        real = Path.open
+
+        def refusing(self, *args, **kwargs):
+            if self == path:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "open", refusing)
+
+
+def test_an_unreadable_list_or_bundle_is_bad_input_not_a_crash(tmp_path, case, monkeypatch):
+    listed = tmp_path / "locked.txt"
+    listed.write_text(MD5 + "\n")
+    bundle = tmp_path / "locked.zip"
+    bundle.write_bytes(b"PK\x05\x06" + bytes(18))
+    _unreadable(monkeypatch, listed)
+    _unreadable(monkeypatch, bundle)
+    before = snapshot(case.root)
+    with pytest.raises(BadInput, match="cannot read .*locked.txt: Permission denied"):
+        import_list(case, listed, "n", "ncii")  # was a PermissionError: exit 3
+    assert snapshot(case.root) == before
+    with pytest.raises(BadInput, match="cannot read .*locked.zip: Permission denied"):
+        verify_bundle(bundle)

@@ -46,9 +46,12 @@ def import_list(
     if not name.strip():
         raise BadInput("--name must not be empty")
     sha = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            sha.update(block)
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                sha.update(block)
+    except OSError as exc:  # no permission, a file that vanished, an I/O error
+        raise BadInput(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
     counts = {"added": 0, "duplicates": 0, "withdrawn": 0}
     by_algorithm: dict[str, int] = {}
     with case.begin() as conn:

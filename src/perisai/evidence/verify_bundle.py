@@ -85,7 +85,10 @@ def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, sink: Any = No
 def _open(path: Path) -> tuple[zipfile.ZipFile, IO[bytes]]:
     if not path.is_file():
         raise BadInput(f"{path} is not a file")
-    raw = path.open("rb")
+    try:
+        raw = path.open("rb")
+    except OSError as exc:  # no permission, a file that vanished
+        raise BadInput(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
     try:
         end = zipfile._EndRecData(raw)  # type: ignore[attr-defined]  # the end record only
     except (OSError, AttributeError, struct.error):
