@@ -609,3 +609,19 @@ def test_an_unreadable_list_or_bundle_is_bad_input_not_a_crash(tmp_path, case, m
     assert snapshot(case.root) == before
     with pytest.raises(BadInput, match="cannot read .*locked.zip: Permission denied"):
         verify_bundle(bundle)
+
+
+def test_nudity_refuses_an_oversized_keyframe_before_converting_it(tmp_path, monkeypatch):
+    from perisai.classify import model_available
+    from perisai.stages import nudity
+
+    if not model_available():
+        pytest.skip("NudeNet is not installed")
+    import perisai.classify as classify
+
+    data = _elementary(64, 48, 3) + _elementary(320, 240, 3)  # keyframe 3 grows to 320x240
+    monkeypatch.setattr(classify, "MAX_PIXELS", 10_000)
+    with pytest.raises(ValueError, match="keyframe of 320x240"):
+        nudity._score_video(nudity._model(), data)
+    monkeypatch.setattr(classify, "MAX_PIXELS", 50_000_000)
+    assert nudity._score_video(nudity._model(), data).score >= 0.0

@@ -53,7 +53,7 @@ def _score_video(model: Any, data: bytes) -> Any:
     import av
     from PIL import Image
 
-    from ..classify import NudityScore
+    from ..classify import MAX_PIXELS, NudityScore
 
     frames: list[bytes] = []
     with tempfile.TemporaryDirectory(prefix="perisai-") as tmp:
@@ -65,6 +65,10 @@ def _score_video(model: Any, data: bytes) -> Any:
             stream = container.streams.video[0]
             stream.codec_context.skip_frame = "NONKEY"  # keyframes only: cheap to decode
             for frame in container.decode(stream):
+                if frame.width * frame.height > MAX_PIXELS:
+                    # checked before to_ndarray allocates it: the hash stage may have stopped
+                    # decoding (its budget) before a later, larger keyframe
+                    raise ValueError(f"a keyframe of {frame.width}x{frame.height} pixels")
                 buf = io.BytesIO()
                 Image.fromarray(frame.to_ndarray(format="rgb24")).save(buf, "JPEG", quality=90)
                 frames.append(buf.getvalue())
