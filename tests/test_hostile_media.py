@@ -287,6 +287,10 @@ def test_a_video_of_a_million_cheap_frames_stops_at_the_decoding_budget(tmp_path
     by_pixels = hash_video(path, dense=True, max_decoded_pixels=64 * 48 * 3)
     assert by_pixels["cut_at_frame"] == 3 and len(by_pixels["frames"]) == 3
     # the module budgets apply when none is given: triage's hash stage and victim-hash
+    monkeypatch.setattr(video_module, "MAX_SAMPLED_FRAMES", 1)  # 1 fps keeps frames 0 and 10
+    sampled = hash_video(path)
+    assert sampled["cut_at_frame"] == 10 and [f["frame"] for f in sampled["frames"]] == [0]
+    monkeypatch.setattr(video_module, "MAX_SAMPLED_FRAMES", 36_000)
     monkeypatch.setattr(video_module, "MAX_FRAMES", 12)
     assert hash_video(path)["cut_at_frame"] == 12
     item = victim_hash([path])["items"][0]

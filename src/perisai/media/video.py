@@ -28,6 +28,9 @@ _CHUNK = 1 << 20
 # 5 * 10^11 pixels is about 4 hours of 1080p at 30 fps (minutes of decoding).
 MAX_FRAMES = 1_000_000
 MAX_DECODED_PIXELS = 500_000_000_000
+# One-per-second sampling keeps at most this many frame hashes (10 hours): timestamps are the
+# file's claim, and frames stamped a second or more apart would each be hashed and stored.
+MAX_SAMPLED_FRAMES = 36_000
 
 
 def file_digests(path: Path) -> tuple[str, str]:
@@ -105,6 +108,9 @@ def hash_video(
                     # Small tolerance: timestamps like 0.9999 belong to the next second's slot.
                     if ts + 1e-3 < next_second:
                         continue
+                    if len(frames) >= MAX_SAMPLED_FRAMES:
+                        cut_at = index
+                        break
                     next_second = math.floor(ts + 1e-3) + 1.0
                 hex_hash, quality = _frame_hash(frame.to_ndarray(format="rgb24"))
                 frames.append(
