@@ -182,6 +182,45 @@ def test_triage_records_every_hostile_file_and_stays_quiet(tmp_path):
     assert v.returncode == 0, v.stderr
 
 
+def _scan_bomb(width: int, height: int, repeats: int) -> bytes:
+    """A flat progressive JPEG whose last AC scan (with its Huffman table) repeats."""
+    data = _enc(Image.new("L", (width, height), 128), "JPEG", progressive=True)
+    segments: list[tuple[int, bytes]] = []
+    i = 2
+    while data[i + 1] != 0xD9:
+        marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
+        end = i + 2 + length
+        if marker == 0xDA:  # entropy-coded data runs to the next marker that is not stuffed
+            while data[end] != 0xFF or data[end + 1] == 0 or 0xD0 <= data[end + 1] <= 0xD7:
+                end += 1
+        segments.append((marker, data[i:end]))
+        i = end
+    last = max(k for k, (m, _) in enumerate(segments) if m == 0xDA)
+    scan = segments[last - 1][1] + segments[last][1]  # DHT + SOS
+    assert segments[last - 1][0] == 0xC4
+    return data[:2] + b"".join(seg for _, seg in segments) + scan * repeats + b"\xff\xd9"
+
+
+def test_a_jpeg_of_thousands_of_repeated_scans_is_refused_at_once(tmp_path):
+    """2,000 scans of 48 bytes held an 8000x6000 decode for a minute (every scan is a pass)."""
+    import time
+
+    from perisai.media import Rejected, hash_image
+    from perisai.media.decode import MAX_JPEG_SCANS
+
+    ok = _scan_bomb(640, 480, 20)  # 27 scans: decodes as before
+    assert len(hash_image(ok).pdq) == 64
+    bomb = _scan_bomb(1200, 900, 3000)
+    assert bomb.count(b"\xff\xda") > MAX_JPEG_SCANS
+    start = time.monotonic()
+    with pytest.raises(Rejected, match=r"JPEG with \d+ scans, over the limit"):
+        hash_image(bomb)
+    assert time.monotonic() - start < 1.0
+    (tmp_path / "bomb.jpg").write_bytes(bomb)
+    item = victim_hash([tmp_path / "bomb.jpg"], local=True)["items"][0]
+    assert item["error"].startswith("JPEG with")
+
+
 def test_nudity_never_pads_a_sliver_to_a_giant_square(monkeypatch):
     from perisai.classify import NudityModel, model_available
 
