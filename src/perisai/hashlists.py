@@ -66,22 +66,25 @@ def import_list(
                 counts={},
             )
         ).inserted_primary_key[0]  # type: ignore[index]
-        same_name = select(m.HASH_LISTS.c.id).where(m.HASH_LISTS.c.name == name)
         # Duplicates within this import: a hash already waiting in `pending`, or one an earlier
         # batch of this import stored (looked up per batch in the database, so a list of 10^7
-        # hashes needs no set of 10^7 keys in memory).
-        pending: list[dict[str, Any]] = []
-        pending_keys: set[tuple[str, str]] = set()
-        checked = 0  # pending[:checked] are known not to be stored yet
+        # hashes needs no set of 10^7 keys in memory). `pending` is keyed by (algorithm, value)
+        # and `by_id` indexes it by sharing id, so a withdrawal costs O(1) here, not a pass over
+        # the batch: a list of 20,000 withdrawals took 15 s, 10^7 would have taken hours.
+        Key = tuple[str, str]
+        pending: dict[Key, dict[str, Any]] = {}
+        by_id: dict[str, set[Key]] = {}
+        unchecked: list[Key] = []  # keys added since the last settle()
 
         def settle() -> None:
-            nonlocal pending, checked
-            new, dropped = _drop_stored(conn, list_id, pending[checked:])
+            nonlocal unchecked
+            rows = [pending[k] for k in dict.fromkeys(unchecked) if k in pending]
+            unchecked = []
+            _, dropped = _drop_stored(conn, list_id, rows)
             for p in dropped:
                 counts["duplicates"] += 1
                 by_algorithm[p["algorithm"]] -= 1  # counted when it was read
-            pending = pending[:checked] + new if dropped else pending
-            checked = len(pending)
+                del pending[(p["algorithm"], p["value"])]
 
         reader = ListReader(path, fmt)
         # A ListFormatError (a BadInput) raised while reading rolls the whole import back.
@@ -92,40 +95,38 @@ def import_list(
                 # StopNCII may withdraw by their item id alone.
                 settle()  # a waiting hash that an earlier batch stored counts as a duplicate
                 if record.algorithm == WITHDRAW_BY_ID:
-                    where = m.LIST_HASHES.c.source_id == record.value
-                    pending = [p for p in pending if p["source_id"] != record.value]
+                    for k in by_id.pop(record.value, ()):
+                        if k in pending and pending[k]["source_id"] == record.value:
+                            del pending[k]
+                    conn.execute(_WITHDRAW_ID, {"name": name, "source_id": record.value})
                 else:
-                    where = (m.LIST_HASHES.c.algorithm == record.algorithm) & (
-                        m.LIST_HASHES.c.value == record.value
+                    pending.pop(key, None)
+                    conn.execute(
+                        _WITHDRAW_HASH,
+                        {"name": name, "algorithm": record.algorithm, "value": record.value},
                     )
-                    pending = [p for p in pending if (p["algorithm"], p["value"]) != key]
-                pending_keys = {(p["algorithm"], p["value"]) for p in pending}
-                checked = len(pending)
-                conn.execute(
-                    delete(m.LIST_HASHES).where(m.LIST_HASHES.c.list_id.in_(same_name), where)
-                )
                 counts["withdrawn"] += 1
                 continue
-            if key in pending_keys:
+            if key in pending:
                 counts["duplicates"] += 1
                 continue
-            pending_keys.add(key)
-            pending.append(
-                {
-                    "list_id": list_id,
-                    "algorithm": record.algorithm,
-                    "value": record.value,
-                    "quality": record.quality,
-                    "source_id": record.source_id,
-                }
-            )
+            pending[key] = {
+                "list_id": list_id,
+                "algorithm": record.algorithm,
+                "value": record.value,
+                "quality": record.quality,
+                "source_id": record.source_id,
+            }
+            unchecked.append(key)
+            if record.source_id is not None:
+                by_id.setdefault(record.source_id, set()).add(key)
             by_algorithm[record.algorithm] = by_algorithm.get(record.algorithm, 0) + 1
             if len(pending) >= BATCH:
                 settle()
                 if pending:
-                    conn.execute(insert(m.LIST_HASHES), pending)
+                    conn.execute(insert(m.LIST_HASHES), list(pending.values()))
                 counts["added"] += len(pending)
-                pending, pending_keys, checked = [], set(), 0
+                pending, by_id = {}, {}
         if reader.records == 0:
             # An empty file, or JSON/CSV of some other shape that holds no hash (an object of
             # objects, a list of numbers): importing "0 hashes" would look like a clean list.
@@ -137,7 +138,7 @@ def import_list(
             )
         settle()
         if pending:
-            conn.execute(insert(m.LIST_HASHES), pending)
+            conn.execute(insert(m.LIST_HASHES), list(pending.values()))
             counts["added"] += len(pending)
         fmt = reader.format
         summary = {
@@ -157,6 +158,19 @@ def import_list(
         )
         case.log(conn, "hashlist.import", summary, who)
     return summary
+
+
+# Withdrawals: one prebuilt statement each, values bound at execution (one per withdrawal).
+_SAME_NAME = select(m.HASH_LISTS.c.id).where(m.HASH_LISTS.c.name == bindparam("name"))
+_WITHDRAW_HASH = delete(m.LIST_HASHES).where(
+    m.LIST_HASHES.c.list_id.in_(_SAME_NAME),
+    m.LIST_HASHES.c.algorithm == bindparam("algorithm"),
+    m.LIST_HASHES.c.value == bindparam("value"),
+)
+_WITHDRAW_ID = delete(m.LIST_HASHES).where(
+    m.LIST_HASHES.c.list_id.in_(_SAME_NAME),
+    m.LIST_HASHES.c.source_id == bindparam("source_id"),
+)
 
 
 def _drop_stored(
