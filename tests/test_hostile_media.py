@@ -743,3 +743,60 @@ def test_a_list_of_many_withdrawals_imports_in_seconds(tmp_path):
     result = import_list(case, path, "w", "ncii")
     assert result["added"] == 4000 and result["withdrawn"] == 30000
     assert time.monotonic() - start < 10  # about 1.5 s now; 20 s and more before
+
+
+def _custody_bundle(path: Path, log: bytes | None, compression: int, size: int) -> Path:
+    """A self-signed bundle whose custody log is `log` (or `size` newlines, streamed)."""
+    key = Ed25519PrivateKey.generate()
+    digest = hashlib.sha256(log if log is not None else b"\n" * size).hexdigest()
+    manifest = {
+        "format": "perisai-bundle",
+        "version": 1,
+        "signing_key": {"fingerprint": signing.fingerprint(key.public_key())},
+        "custody": {},
+        "files": [{"path": CUSTODY_LOG, "size": size, "sha256": digest}],
+    }
+    body = json.dumps(manifest).encode()
+    with zipfile.ZipFile(path, "w", compression) as z:
+        z.writestr(MANIFEST, body)
+        z.writestr(SIGNATURE, base64.b64encode(key.sign(body)) + b"\n")
+        z.writestr(PUBLIC_KEY, signing.public_pem(key.public_key()))
+        z.writestr(CUSTODY_LOG, log if log is not None else b"\n" * size)
+    return path
+
+
+def test_a_deflated_custody_log_is_refused_before_it_is_inflated(tmp_path):
+    """A 200 KB zip whose custody log inflated to 200 MB of newlines took 2.1 GB of memory."""
+    path = _custody_bundle(tmp_path / "bomb.zip", None, zipfile.ZIP_DEFLATED, 20 << 20)
+    assert path.stat().st_size < 100_000
+    with pytest.raises(CheckFailed, match="compressed in the zip"):
+        verify_bundle(path)
+    r = run_cli("verify-bundle", str(path))
+    assert r.returncode == 1 and r.stderr.count("\n") == 1
+
+
+def test_a_custody_log_of_bare_newlines_is_read_line_by_line(tmp_path):
+    import tracemalloc
+
+    size = 4 << 20
+    path = _custody_bundle(tmp_path / "lines.zip", None, zipfile.ZIP_STORED, size)
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckFailed, match="line 1 is not JSON"):
+            verify_bundle(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * size  # splitlines() held 4 M empty strings: about 50 bytes per line
+
+
+def test_a_custody_body_with_unicode_line_separators_still_verifies(tmp_path):
+    """The log is UTF-8 JSON lines with U+2028/U+0085 unescaped: split on newlines only."""
+    from perisai.evidence.bundle import create_bundle
+
+    case = Case.open(tmp_path / "case")
+    (tmp_path / "l.txt").write_text(f"md5 {MD5}\n")
+    import_list(case, tmp_path / "l.txt", "list\u2028two\x85three\x1cfour", "ncii")
+    out = tmp_path / "b.zip"
+    create_bundle(case, out)
+    assert verify_bundle(out)["ok"]  # was "custody/custody.jsonl line 3 is not JSON"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import json
 import struct
 import zipfile
@@ -214,6 +215,10 @@ def _check_files(
             raise _fail(f"{name} is listed in the manifest but missing from the zip")
         if info.file_size != size:
             raise _fail(f"{name}: {info.file_size} bytes in the zip, manifest says {size}")
+        if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
+            # write_zip stores every member as is; a compressed one could inflate to gigabytes
+            # (the custody log is read whole), so it is refused before a byte is inflated.
+            raise _fail(f"{name}: compressed in the zip, but a bundle stores its files as written")
         digest = hashlib.sha256()
         if name == CUSTODY_LOG:
             custody_log = _read(zf, info, size)
@@ -233,10 +238,12 @@ def check_custody(data: bytes, manifest: dict[str, Any]) -> int:
     """Replay the exported chain's SHA-256 links (not the MACs: they need the case key)."""
     prev, expected = GENESIS, 1
     try:
-        lines = data.decode("utf-8").splitlines()
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise _fail(f"{CUSTODY_LOG} is not UTF-8") from None
-    for n, line in enumerate(lines, 1):
+    # Lines one at a time: splitlines() made a list of every line first, 50 bytes of objects
+    # per line, so megabytes of bare newlines cost gigabytes.
+    for n, line in enumerate(io.StringIO(text, newline="\n"), 1):
         where = f"{CUSTODY_LOG} line {n}"
         try:
             ev = json.loads(line)
