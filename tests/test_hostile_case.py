@@ -401,3 +401,17 @@ def test_preflight_finds_a_bad_export_before_any_case_is_touched(tmp_path):
     with pytest.raises(BadInput, match="'messages' is a number"):
         preflight(_raw_export(tmp_path / "num", {"name": "G", "id": 1, "messages": 5}))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad", "good", "num"]
+
+
+def test_victim_hash_file_with_a_frame_number_past_64_bits_is_exit_2(tmp_path, case):
+    pdq = "a" * 64
+    frame = {"frame": 2**70, "pdq": pdq, "quality": 100, "timestamp": 0.0}
+    item = {"name": "v.mp4", "kind": "video", "sha256": "b" * 64, "md5": "c" * 32, "vpdq": [frame]}
+    doc = {"format": "perisai-victim-hashes", "version": 1, "items": [item]}
+    (tmp_path / "h.json").write_text(json.dumps(doc))
+    before = snapshot(case.root)
+    r = run_cli(
+        "victim", "add", str(case.root), "--alias", "v1", "--hashes", str(tmp_path / "h.json")
+    )
+    assert r.returncode == 2 and "frame must be a whole number" in r.stderr, r.stderr
+    assert snapshot(case.root) == before

@@ -261,8 +261,8 @@ def read_hashes_file(path: Path | str) -> tuple[list[dict[str, Any]], dict[str, 
                 if not isinstance(frame, dict):
                     raise BadInput(f"{fw}: not an object")
                 index = frame.get("frame")
-                if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-                    raise BadInput(f"{fw}: frame must be a whole number >= 0")
+                if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < 2**31:
+                    raise BadInput(f"{fw}: frame must be a whole number from 0 to 2**31 - 1")
                 value = _hex(frame.get("pdq"), 64, f"{fw}: pdq")
                 quality = _quality(frame.get("quality"), fw)
                 rows.append(
