@@ -800,3 +800,14 @@ def test_a_custody_body_with_unicode_line_separators_still_verifies(tmp_path):
     out = tmp_path / "b.zip"
     create_bundle(case, out)
     assert verify_bundle(out)["ok"]  # was "custody/custody.jsonl line 3 is not JSON"
+
+
+def test_review_keyframes_refuse_a_frame_that_grows_past_the_limit(monkeypatch):
+    """The review UI's keyframe strip checks every decoded frame, not only the header."""
+    from perisai.web import keyframes
+
+    data = _elementary(64, 48, 12) + _elementary(320, 240, 12)  # header 64x48, then 320x240
+    assert keyframes.strip(data)[:2] == b"\xff\xd8"  # within the limit: a JPEG strip
+    monkeypatch.setattr(keyframes, "MAX_PIXELS", 10_000)
+    with pytest.raises(ValueError, match="frame of 320x240 pixels is over the limit"):
+        keyframes.strip(data)

@@ -31,6 +31,23 @@ def test_victim_hash_missing_file_is_exit_2(tmp_path):
     assert r.returncode == 2 and "does not exist" in r.stderr
 
 
+def test_victim_hash_output_that_cannot_be_written_is_exit_2_before_hashing(tmp_path):
+    photo = tmp_path / "IMG_0001.jpg"
+    Image.new("RGB", (64, 48), "white").save(photo)
+    for out, says in (
+        (tmp_path / "no such folder" / "o.json", "does not exist (the folder for -o)"),
+        (tmp_path, "is a folder"),
+    ):
+        r = run_cli("victim-hash", str(photo), "-o", str(out))
+        assert r.returncode == 2, r.stderr
+        assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    blocked = tmp_path / "taken"
+    (blocked / "o.json.tmp").mkdir(parents=True)  # the temporary name is a folder: unwritable
+    r = run_cli("victim-hash", str(photo), "-o", str(blocked / "o.json"))
+    assert r.returncode == 2 and "cannot write" in r.stderr, r.stderr
+    assert not (blocked / "o.json").exists()
+
+
 def test_local_features_add_regions_and_keypoints_without_pixels(tmp_path):
     from perisai.media.features import unpack
     from perisai.synth.images import make_original

@@ -401,10 +401,20 @@ def victim_hash_cmd(
     missing = [p for p in paths if not p.exists()]
     if missing:
         fail(PerisaiError(f"{missing[0]} does not exist"))
+    # Checked before hashing (which can take long): where the file goes must be writable.
+    if out.is_dir():
+        fail(PerisaiError(f"{out} is a folder: give a file name for -o"))
+    if not out.parent.is_dir():
+        fail(PerisaiError(f"{out.parent} does not exist (the folder for -o)"))
     document = victim_hash(list(paths), local=local_features)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, out)
+    try:
+        tmp.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, out)
+    except OSError as exc:
+        if tmp.is_file():
+            tmp.unlink()
+        fail(PerisaiError(f"cannot write {out}: {exc.strerror or exc}"))
     items = document["items"]
     failed = sum(1 for i in items if "error" in i)
     typer.echo(

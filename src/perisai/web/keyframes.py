@@ -75,6 +75,14 @@ def _duration(container: Any, stream: Any) -> float:
     return 0.0
 
 
+def _checked(frame: Any) -> Any:
+    # The header's size is only a claim: a stream can switch to larger frames part-way, and
+    # to_image would allocate them (media/video.py checks every decoded frame the same way).
+    if frame.width * frame.height > MAX_PIXELS:
+        raise ValueError(f"a frame of {frame.width}x{frame.height} pixels is over the limit")
+    return frame
+
+
 def _grey(frame: Any) -> Image.Image:
     image = frame.to_image().convert("L")
     image.thumbnail((REVEAL_SIZE * 2, REVEAL_SIZE * 2))  # keep memory small
@@ -89,6 +97,7 @@ def _in_order(container: Any, stream: Any, count: int) -> list[Image.Image]:
     for index, frame in enumerate(container.decode(stream)):
         if index >= MAX_DECODED:
             break
+        _checked(frame)
         ts = float(frame.time) if frame.time is not None else index / rate
         if ts + 1e-3 < next_second:
             continue
@@ -110,6 +119,7 @@ def _by_seeking(container: Any, stream: Any, duration: float, count: int) -> lis
         for n, frame in enumerate(container.decode(stream)):
             if n >= MAX_DECODED // count:
                 return []
+            _checked(frame)
             if frame.time is not None and frame.time + 1e-3 >= second:
                 out.append(_grey(frame))
                 break
