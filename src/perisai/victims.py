@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from .case import Case
+from .case import WRITE_WAIT_S, Case
 from .custody import utc_now
 from .detect.links import TME, canonical_path
 from .detect.numbers import detect_numbers, ic_valid, normalise_phone
@@ -545,10 +545,15 @@ def withdraw_victim(case: Case, alias: str, who: str | None = None) -> dict[str,
 
 def _scrub(case: Case) -> bool:
     """VACUUM (rewrites every page: no free page or stale cell survives) and empty the WAL."""
-    try:
-        with case.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with case.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # Cases wait long for other writers (case.WRITE_WAIT_S); a scrub must not wait on a
+        # reader that may keep the case open for hours (the review UI): try for a second.
+        conn.exec_driver_sql("PRAGMA busy_timeout = 1000")
+        try:
             conn.exec_driver_sql("VACUUM")
             busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
-    except OperationalError:  # another process has the case open: the rows are gone anyway
-        return False
+        except OperationalError:  # another process has the case open: the rows are gone anyway
+            return False
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {WRITE_WAIT_S * 1000}")
     return not busy
