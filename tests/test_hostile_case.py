@@ -415,3 +415,14 @@ def test_victim_hash_file_with_a_frame_number_past_64_bits_is_exit_2(tmp_path, c
     )
     assert r.returncode == 2 and "frame must be a whole number" in r.stderr, r.stderr
     assert snapshot(case.root) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "said"), [("bob", "god", "unknown role"), ("../x", "viewer", "user name")]
+)
+def test_user_add_names_a_bad_role_or_name_before_asking_for_a_password(
+    case, monkeypatch, name, role, said
+):
+    monkeypatch.delenv("PERISAI_USER_PASSWORD", raising=False)
+    r = run_cli("user", "add", str(case.root), name, "--role", role)
+    assert r.returncode == 2 and said in r.stderr and r.stderr.count("\n") == 1, r.stderr

@@ -49,9 +49,13 @@ def user_add(
     investigator: Who = None,
 ) -> None:
     """Add a web UI account; password from PERISAI_USER_PASSWORD or a prompt (twice)."""
-    from ..users import add_user
+    from ..users import ROLES, add_user, check_name
 
     try:
+        # Name and role first: nobody should type a password twice to learn of a typo.
+        check_name(name)
+        if role not in ROLES:
+            raise BadInput(f"unknown role {role!r:.40}: choose from {', '.join(ROLES)}")
         c = open_case(case, key_file, db, create=False, who=investigator)
         result = add_user(c, name, role, _password(), who=investigator)
     except PerisaiError as exc:
