@@ -24,7 +24,7 @@ from .cli_kit import (
     fail,
 )
 from .cli_kit import open_case as _open
-from .errors import PerisaiError
+from .errors import BadInput, PerisaiError
 
 
 @app.command()
@@ -69,12 +69,14 @@ def ingest(
     """Preserve a Telegram Desktop JSON export in the case (one transaction). A folder of many
     exports (subfolders with a result.json, or several result*.json) ingests each, one
     transaction per export; a bad one is named and the others still land (exit 2 at the end)."""
-    from .executors.exports import find_exports, ingest_folder
+    from .executors.exports import ingest_folder
 
     try:
+        single = _is_single_export(export)
+        if single:
+            _preflight_for_new_case(case, export)
         c = _open(case, key_file, db, who=investigator)
-        found = find_exports(export) if export.is_dir() else []
-        if found and (len(found) > 1 or not (export / "result.json").is_file()):
+        if not single:
             many = ingest_folder(
                 c, export, each=lambda path: _ingest(c, path, timezone, investigator)
             )
@@ -97,6 +99,29 @@ def ingest(
             f"{result['media_refused']} refused"
         )
     emit(result, as_json, human)
+
+
+def _is_single_export(export: Path) -> bool:
+    """One export (a result.json, or a folder holding one at its top) or a folder of many."""
+    from .executors.exports import find_exports
+
+    try:
+        if not export.is_dir():
+            return True
+        found = find_exports(export)
+        return not (found and (len(found) > 1 or not (export / "result.json").is_file()))
+    except OSError as exc:  # a folder we may not enter: is_dir() raises EACCES
+        raise BadInput(f"{export}: cannot be read: {exc.strerror or exc}") from None
+
+
+def _preflight_for_new_case(case: Path, export: Path) -> None:
+    """Before a command creates CASE for one export: check the export whole (place, encoding,
+    shape, one parse), so a bad export leaves no empty case behind. An existing case needs no
+    check: ingest is one transaction, and a failed one leaves the case as it was."""
+    from .ingest.telegram_export import preflight
+
+    if not (case / "case.json").is_file():
+        preflight(export)
 
 
 def _emit_many(many: dict[str, Any], as_json: bool) -> None:
@@ -289,6 +314,7 @@ def scan(
     from .stats import stats as run_stats
 
     try:
+        _preflight_for_new_case(case, export)
         c = _open(case, key_file, db, who=investigator)
         result = _ingest(c, export, timezone, investigator)
         triaged = _triage(c, None, None, investigator)
@@ -433,24 +459,50 @@ def version() -> None:
 from . import commands  # noqa: E402,F401  (registers the commands kept in perisai/commands/)
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _usage_error(exc: Exception) -> str | None:
+    """One line for a Click usage error (missing option, bad value, unknown command), else
+    None. By class name: Typer bundles its own copy of Click in some versions, Click in others."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if "ClickException" not in names:
+        return None
+    if "NoArgsIsHelpError" in names:  # bare `perisai`: the help is already on stdout
+        return ""
+    text = _one_line(exc.format_message())  # type: ignore[attr-defined]
+    ctx = getattr(exc, "ctx", None)
+    if "UsageError" in names and ctx is not None:
+        text += f" ({ctx.command_path} --help says more)"
+    return text
+
+
 def main() -> NoReturn:
     try:
-        app(standalone_mode=True)
+        # Not standalone: Click's usage errors come here instead of being printed as a
+        # several-line usage box, so bad usage is one line on stderr like any bad input.
+        code = app(standalone_mode=False)
     except PerisaiError as exc:  # pragma: no cover - commands catch their own
         fail(exc)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("perisai: interrupted; nothing half-written was kept", err=True)
         sys.exit(130)
     except Exception as exc:  # a bug, not bad input: one line, exit 3, traceback on request
+        usage = _usage_error(exc)
+        if usage is not None:
+            if usage:
+                typer.echo(f"perisai: error: {usage}", err=True)
+            sys.exit(2)
         if os.environ.get("PERISAI_DEBUG"):
             raise
         typer.echo(
-            f"perisai: internal error: {type(exc).__name__}: {exc} "
+            f"perisai: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
             "(set PERISAI_DEBUG=1 for the traceback, and please report it)",
             err=True,
         )
         sys.exit(3)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
