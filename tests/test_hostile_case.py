@@ -426,3 +426,21 @@ def test_user_add_names_a_bad_role_or_name_before_asking_for_a_password(
     monkeypatch.delenv("PERISAI_USER_PASSWORD", raising=False)
     r = run_cli("user", "add", str(case.root), name, "--role", role)
     assert r.returncode == 2 and said in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
+def test_a_message_of_many_phone_numbers_keeps_the_first_thousand_per_kind():
+    """Only a crafted export holds thousands of numbers in one message (Telegram allows 4,096
+    characters): findings per kind are capped, and the cut is recorded, not silent."""
+    from perisai.stages.text import MAX_PER_KIND, analyse
+
+    numbers = [f"01{2 + i % 7}-{1000000 + i * 7:07d}" for i in range(1500)]
+    text = "senarai: " + " , ".join(numbers) + " emel aisyah.k@example.com"
+    _, _, _, found = analyse((1, 1, text, [], "{}"))
+    phones = [f for f in found if f["kind"] == "pii.phone"]
+    assert len(phones) == MAX_PER_KIND == 1000
+    assert phones[-1]["detail"]["truncated"]["found"] >= 1400
+    assert all("truncated" not in f["detail"] for f in phones[:-1])
+    assert [f for f in found if f["kind"] == "pii.email"]  # other kinds are untouched
+    # an ordinary message is not affected
+    _, _, _, few = analyse((2, 1, "WS 012-3456789", [], "{}"))
+    assert len(few) == 1 and "truncated" not in few[0]["detail"]
