@@ -56,20 +56,25 @@ def _png_bomb() -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
-def _mp4() -> bytes:
+def _video(fmt: str, width: int, height: int, frames: int, step: int) -> bytes:
+    """An MPEG-4 part 2 video of flat grey frames (frame i at grey level i * step)."""
     import av
 
     buf = io.BytesIO()
-    with av.open(buf, "w", format="mp4") as c:
+    with av.open(buf, "w", format=fmt) as c:
         s = c.add_stream("mpeg4", rate=10)
-        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
-        for i in range(20):
-            arr = np.full((48, 64, 3), i * 10, np.uint8)
+        s.width, s.height, s.pix_fmt = width, height, "yuv420p"
+        for i in range(frames):
+            arr = np.full((height, width, 3), i * step, np.uint8)
             for p in s.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
                 c.mux(p)
         for p in s.encode():
             c.mux(p)
     return buf.getvalue()
+
+
+def _mp4() -> bytes:
+    return _video("mp4", 64, 48, 20, 10)
 
 
 def hostile_files() -> dict[str, bytes]:
@@ -260,19 +265,7 @@ def test_text_screen_of_a_sliver_warns_nothing():
 
 def _elementary(width: int, height: int, frames: int) -> bytes:
     """A raw MPEG-4 part 2 stream: two of them concatenated switch frame size part-way."""
-    import av
-
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="m4v") as c:
-        s = c.add_stream("mpeg4", rate=10)
-        s.width, s.height, s.pix_fmt = width, height, "yuv420p"
-        for i in range(frames):
-            arr = np.full((height, width, 3), i * 20, np.uint8)
-            for p in s.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    return buf.getvalue()
+    return _video("m4v", width, height, frames, 20)
 
 
 def test_a_video_that_grows_its_frames_midway_is_rejected(tmp_path):
@@ -289,21 +282,9 @@ def test_a_video_that_grows_its_frames_midway_is_rejected(tmp_path):
 
 
 def test_a_video_of_an_unknown_codec_is_rejected_with_a_reason(tmp_path):
-    import av
-
     from perisai.media import Rejected, hash_video
 
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="matroska") as c:
-        s = c.add_stream("mpeg4", rate=10)
-        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
-        for i in range(3):
-            arr = np.full((48, 64, 3), i * 20, np.uint8)
-            for p in s.encode(av.VideoFrame.from_ndarray(arr, format="rgb24")):
-                c.mux(p)
-        for p in s.encode():
-            c.mux(p)
-    data = buf.getvalue()
+    data = _video("matroska", 64, 48, 3, 20)
     assert data.count(b"V_MPEG4/ISO/ASP") == 1
     path = tmp_path / "unknown.mkv"
     path.write_bytes(data.replace(b"V_MPEG4/ISO/ASP", b"V_ZZZZZ/ISO/ASP"))  # no such codec
