@@ -189,6 +189,28 @@ def test_poison_file_is_rejected_and_the_run_completes(tmp_path, export, client,
     client.wait_for_workers(2, timeout=30)
 
 
+def test_a_file_sharing_a_dying_worker_with_a_poison_one_is_not_rejected(
+    tmp_path, export, monkeypatch
+):
+    """Dask blames every task a dying worker was processing; on one worker the innocent
+    batch beside the poison one was blamed too, and bisected down to a rejected innocent file
+    (seen in CI). A single file is rejected only when it kills a worker on its own."""
+    import dask
+
+    case = _case(tmp_path, "remote", export, monkeypatch)
+    ids = _media_ids(case)
+    stage = Poison(case.vault.root, case.keys.purpose("vault"))
+    stage.marked = ids[3]
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        cluster = distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
+        with cluster, distributed.Client(cluster) as one:
+            out = run_stages(case, [stage], one, batch=4, in_flight=8)
+    assert out["hash"]["rejected"] == [ids[3]]
+    assert out["hash"]["items"] == len(ids)
+
+
 def test_ledger_keeps_a_rejected_item_from_being_sent_again(tmp_path, export, client, monkeypatch):
     """After a restart the ledger's rejected items are answered locally, never sent."""
     case = _case(tmp_path, "case", export, monkeypatch)

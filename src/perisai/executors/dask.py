@@ -260,6 +260,7 @@ class _Runner:
         self.token = f"{stage.name}-{stage.version}-{uuid.uuid4().hex[:12]}"
         self.seq = itertools.count()
         self.rejected: list[Any] = []
+        self.live: set[Any] = set()  # this run's futures not yet collected
         self.distributed = _distributed()
         root = getattr(stage, "vault_root", None)
         self.vault = None if root is None else Vault(Path(root), stage.vault_key)  # type: ignore[attr-defined]
@@ -308,6 +309,11 @@ class _Runner:
                 self.vault.put_ciphertext(sha, data)
 
     def submit(self, items: list[Any]) -> Any:
+        future = self._submit(items)
+        self.live.add(future)
+        return future
+
+    def _submit(self, items: list[Any]) -> Any:
         key = f"perisai-{self.token}-{next(self.seq)}"
         if not self.send:
             return self.client.submit(_process, self.token, self.stage, items, key=key, pure=False)
@@ -348,7 +354,14 @@ class _Runner:
                 out += self.result(items, future)
         return out
 
-    def result(self, items: list[Any], future: Any) -> list[Any]:
+    def _quiesce(self) -> None:
+        """Wait until none of this run's other tasks is pending or running (their results or
+        errors stay on their futures for when they are collected)."""
+        others = [f for f in self.live if f.status == "pending"]
+        if others:
+            self.distributed.wait(others)
+
+    def result(self, items: list[Any], future: Any, alone: bool = False) -> list[Any]:
         try:
             value = future.result()
             if self.send:
@@ -357,6 +370,14 @@ class _Runner:
             return list(value)
         except self.distributed.KilledWorker:
             future.release()
+            self.live.discard(future)
+            if len(items) == 1 and not alone:
+                # Dask blames every task a dying worker was processing (two per one-thread
+                # worker), so an innocent file that shared a worker with the poison one can
+                # get here too. Before rejecting, try it once more with nothing else of ours
+                # running: only a file that kills a worker on its own is rejected.
+                self._quiesce()
+                return self.result(items, self.submit(items), alone=True)
             if len(items) == 1:
                 reason = "killed its Dask worker on every try"
                 self.ledger.reject(items[0][0], reason)
@@ -375,6 +396,8 @@ class _Runner:
                     "again to resume"
                 ) from None
             raise
+        finally:
+            self.live.discard(future)
 
 
 def connect(address: Any) -> Any:
