@@ -120,7 +120,8 @@ def test_a_bad_export_is_named_and_the_others_land(tmp_path):
     doc = json.loads(res.stdout)
     assert doc["failed"] == ["broken/result.json"]
     assert doc["ingested"] == 3
-    assert "broken/result.json" in res.stderr and "1 exports failed" in res.stderr
+    assert "broken/result.json" in res.stderr and "1 of 4 exports failed" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "truncated" in res.stderr
     case = Case.open(tmp_path / "case", create=False)
     with case.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(m.CHATS)).scalar() == 3

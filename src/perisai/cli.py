@@ -138,14 +138,15 @@ def _emit_many(many: dict[str, Any], as_json: bool) -> None:
     ]
     lines.append(f"{many['ingested']} of {len(many['exports'])} exports ingested")
     emit(many, as_json, "\n".join(lines))
-    for row in many["exports"]:
-        if not row["ok"]:
-            typer.echo(f"error: {row['export']}: {row['error']}", err=True)
     if many["failed"]:
-        typer.echo(
-            f"error: {len(many['failed'])} exports failed: {', '.join(many['failed'])}", err=True
+        # One line, as for any bad input: each failed export with its reason.
+        reasons = "; ".join(f"{r['export']}: {r['error']}" for r in many["exports"] if not r["ok"])
+        fail(
+            PerisaiError(
+                f"{len(many['failed'])} of {len(many['exports'])} exports failed (the others "
+                f"landed): {reasons}"
+            )
         )
-        raise typer.Exit(2)
 
 
 def _ingest(c: Any, export: Path, timezone: str | None, who: str | None) -> dict[str, Any]:
