@@ -336,3 +336,20 @@ def test_rendering_pdfs_leaves_pillow_strict_about_truncated_images():
     import perisai.reports.pdf  # noqa: F401  (WeasyPrint flips the flag on import)
 
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def test_victims_report_lists_a_bounded_number_of_postings_per_person(built, monkeypatch):
+    """Every posting counts (occurrences, first and last seen); the page lists at most
+    REFS_SHOWN and says how many more there are, so a big case stays a readable page."""
+    from perisai.reports import victims as report
+
+    full = report.context(built["case"])["dossiers"]
+    busy = max((d for d in full if d["type"] == "atrisk"), key=lambda d: len(d["refs"]))
+    assert len(busy["refs"]) >= 2 and busy["refs_more"] == 0
+    monkeypatch.setattr(report, "REFS_SHOWN", 1)
+    cut = report.context(built["case"])["dossiers"]
+    same = next(d for d in cut if d["title"] == busy["title"])
+    assert len(same["refs"]) == 1 and same["refs_more"] == len(busy["refs"]) - 1
+    assert same["occurrences"] == busy["occurrences"]
+    text = _html(built, "victims")
+    assert f"and {same['refs_more']} more postings" in text

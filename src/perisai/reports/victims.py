@@ -177,6 +177,12 @@ def _steps(kinds: set[str], has_images: bool) -> list[tuple[str, str]]:
     return steps
 
 
+# Postings listed per exposed person. The count and the time span cover all of them; the full
+# list is in `perisai atrisk list --json` and the review UI. At ten million synthetic messages
+# (18,540 people, about 450 postings each) listing every one made a 741 MB page.
+REFS_SHOWN = 200
+
+
 def context(case: Case, *, include_identities: bool = True, who: str | None = None) -> dict:
     # Highest risk first: the caseworker starts at the top.
     people = sorted(
@@ -190,7 +196,8 @@ def context(case: Case, *, include_identities: bool = True, who: str | None = No
         for p in people:
             kinds = {i["kind"] for i in p["identifiers"]}
             refs = []
-            for msg in p.get("messages") or []:
+            messages = p.get("messages") or []
+            for msg in messages[:REFS_SHOWN]:
                 chat = lk.chat_by_tg.get(msg.get("chat_id"), {})
                 ref = c.message_ref(chat, msg.get("message_id"), msg.get("link"))
                 ref["date_utc"] = msg.get("date_utc")
@@ -222,6 +229,7 @@ def context(case: Case, *, include_identities: bool = True, who: str | None = No
                     "dox_score": p.get("dox_score"),
                     "status": p.get("status") or "not_contacted",
                     "refs": refs,
+                    "refs_more": max(0, len(messages) - REFS_SHOWN),
                     "steps": _steps(kinds, bool(p.get("linked_media"))),
                 }
             )
