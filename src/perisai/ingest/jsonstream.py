@@ -21,6 +21,7 @@ from ..errors import BadInput
 
 _ESCAPE = re.compile(rb"\\(\\|x)")
 READ_SIZE = 1 << 16
+SECTIONS = ("chats", "left_chats")  # where a full-account export lists its chats
 
 
 def _fix(match: re.Match[bytes]) -> bytes:
@@ -244,7 +245,7 @@ def account_chats(path: Path) -> list[dict[str, Any]]:
         try:
             for prefix, event, value in ijson.parse(reader, use_float=True):
                 if not prefix.startswith(("chats.list.item", "left_chats.list.item")):
-                    if prefix == "" and event == "map_key" and value in _SECTIONS:
+                    if prefix == "" and event == "map_key" and value in SECTIONS:
                         present.append(value)
                     elif prefix.endswith(".list") and event == "start_array":
                         listed.add(prefix[:-5])
@@ -277,7 +278,6 @@ def account_chats(path: Path) -> list[dict[str, Any]]:
     return found
 
 
-_SECTIONS = ("chats", "left_chats")
 _VALUE_STARTS = frozenset(("start_map", "start_array", "string", "number", "boolean", "null"))
 _WHAT = {"start_map": "an object", "start_array": "a list", "string": "a string"}
 

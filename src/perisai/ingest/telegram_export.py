@@ -28,7 +28,6 @@ from .normalize import Clock, parse_timezone
 from .writer import Writer
 
 Progress = Callable[[int, int], None]
-_SECTIONS = ("chats", "left_chats")
 
 
 _END = object()
@@ -75,12 +74,12 @@ def _locate(export: Path) -> tuple[Path, Path]:
 
 
 def _shape(path: Path) -> tuple[str, dict[str, Any]]:
-    head = jsonstream.top_level(path, ("messages", *_SECTIONS))
+    head = jsonstream.top_level(path, ("messages", *jsonstream.SECTIONS))
     stopped = head.pop("_stopped_at", None)
     kind = head.pop("_stopped_kind", None)
     if stopped == "messages":
         jsonstream.check_messages_kind(path, kind)
-    if stopped in _SECTIONS:
+    if stopped in jsonstream.SECTIONS:
         return "full_account", head
     if stopped == "messages" or ("id" in head and "type" in head):
         if "id" not in head:
@@ -185,7 +184,7 @@ def _single(writer: Writer, reader: Any, header: dict, progress: Progress | None
 
 def _account(writer: Writer, path: Path, account: list, progress: Progress | None, total: int):
     chats = []
-    for section in _SECTIONS:
+    for section in jsonstream.SECTIONS:
         headers = [c for c in account if c["section"] == section]
         if not headers:
             continue

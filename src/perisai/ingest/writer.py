@@ -385,7 +385,7 @@ class Writer:
         raw_id = get("id")
         if type(raw_id) is int:
             mid = raw_id
-        elif raw_id is None or "id" not in msg:
+        elif raw_id is None:
             mid, flags = 0, ["missing_id"]
         else:
             # A float, a string, a bool... : kept when it is a whole number that fits.

@@ -96,7 +96,6 @@ def _writable(path: Path) -> None:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    _writable(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_bytes(data)
@@ -111,7 +110,6 @@ def _pdf_bytes(html: str, path: Path) -> bytes:
     from .pdf import write_pdf
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.pdf.tmp")
-    _writable(path)
     try:
         write_pdf(html, tmp)
         return tmp.read_bytes()
